@@ -1,0 +1,1 @@
+"""Doughnut: the knowledge loop of communities of practice, in Slack."""

@@ -1,0 +1,179 @@
+"""The Bolt app factory: ack after the listener's own commit, and no failure reaches Slack raw."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock, SystemClock
+from bot.deps import Deps
+from bot.failures import SORRY, error_response, is_transient, new_reference, request_kind
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.unit_of_work import UnitOfWork
+from storage.db import Database
+
+log = logging.getLogger("doughnut.app")
+
+# Inline Web API calls (views.open, auth.test) must fit in Slack's 3 seconds.
+INLINE_CALL_TIMEOUT = 2
+
+
+class DoughnutApp(AsyncApp):
+    """An AsyncApp whose every request runs in one unit of work, finished before the ack."""
+
+    def __init__(self, *, deps: Deps, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deps = deps
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        kind = request_kind(req.body)
+        uow = UnitOfWork(self.deps, req.context)
+        req.context["deps"] = self.deps
+        req.context["uow"] = uow
+        response = await super().async_dispatch(req)
+        try:
+            await uow.finish(ok=response.status < 400)
+        except Exception as error:
+            # The listener answered, but its record is not stored: the person must not see success.
+            reference = new_reference()
+            log.exception("commit failed (kind=%s, reference=%s)", kind, reference)
+            response = _failure_response(kind, error, reference)
+        self.deps.metrics.observe_request(kind, response.status, time.perf_counter() - started)
+        return response
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client for SLACK_API_URL with no retry handler that sleeps (the outbox retries)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=INLINE_CALL_TIMEOUT)
+    client.retry_handlers.clear()
+    return client
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: AsyncWebClient | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> DoughnutApp:
+    """Build the app with every capability registered; nothing starts running here."""
+    client = client or make_client(settings)
+    deps = Deps(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        clock=clock or SystemClock(),
+        client=client,
+        metrics=metrics or Metrics(),
+    )
+    secret = settings.slack_signing_secret
+    app = DoughnutApp(
+        deps=deps,
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else "",
+        process_before_response=True,
+        raise_error_for_unhandled_request=True,
+        logger=logging.getLogger("doughnut.bolt"),
+        name="doughnut",
+    )
+    app.use(_claim_event_once)
+    app.error(_on_error)
+
+    from handlers import register_all
+
+    register_all(app, deps)
+    return app
+
+
+async def _claim_event_once(
+    body: dict[str, Any], context: AsyncBoltContext, next: Any, logger: logging.Logger
+) -> BoltResponse | None:
+    """Events once: the id is stored in the listener's transaction; a duplicate is ignored."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if event_id and not await context["uow"].claim_event(event_id):
+        logger.info("duplicate event %s (%s) ignored", event_id, body.get("event", {}).get("type"))
+        return BoltResponse(status=200, body="")
+    await next()
+    return None
+
+
+async def _on_error(
+    error: Exception, body: dict[str, Any], context: AsyncBoltContext
+) -> BoltResponse:
+    if isinstance(error, BoltUnhandledRequestError):
+        # Slack retries a 404; a request nobody listens to is simply acknowledged.
+        log.debug("no listener for %s", request_kind(body))
+        return BoltResponse(status=200, body="")
+    kind = request_kind(body)
+    reference = new_reference()
+    log.error(
+        "listener failed (kind=%s, team=%s, user=%s, what=%s, reference=%s)",
+        kind,
+        context.team_id,
+        context.user_id,
+        _what(body),
+        reference,
+        exc_info=error,
+    )
+    uow: UnitOfWork | None = context.get("uow")
+    if uow is not None:
+        uow.failed = True
+        await uow.rollback()
+        if kind in ("block_actions", "shortcut", "message_action", "view_closed"):
+            await _tell_person(uow, body, reference)
+    return _failure_response(kind, error, reference)
+
+
+def _failure_response(kind: str, error: BaseException, reference: str) -> BoltResponse:
+    if kind == "event":
+        # A passing failure gets a 5xx so Slack retries; a lasting one is not worth retrying.
+        return BoltResponse(status=503 if is_transient(error) else 200, body="")
+    return error_response(kind, reference)
+
+
+async def _tell_person(uow: UnitOfWork, body: dict[str, Any], reference: str) -> None:
+    """Interactions ignore the ack body: tell the person through the outbox, in its own commit."""
+    user_id = (body.get("user") or {}).get("id")
+    if not user_id:
+        return
+    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    text = SORRY.format(reference=reference)
+    try:
+        if channel_id:
+            await uow.deliver(
+                "chat.postEphemeral",
+                {"channel": channel_id, "user": user_id, "text": text},
+                channel=channel_id,
+            )
+        else:
+            await uow.deliver(
+                "chat.postMessage", {"channel": user_id, "text": text}, channel=user_id
+            )
+        await uow.commit()
+    except Exception:
+        log.exception("could not queue the failure notice (reference=%s)", reference)
+        await uow.rollback()
+
+
+def _what(body: dict[str, Any]) -> str:
+    """The command, callback or event a request was about, for the log."""
+    if body.get("command"):
+        return str(body["command"])
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        return f"{event.get('type')} {body.get('event_id')}"
+    view = body.get("view") or {}
+    actions = body.get("actions") or [{}]
+    return str(body.get("callback_id") or view.get("callback_id") or actions[0].get("action_id"))

@@ -1,0 +1,32 @@
+"""Ids shared by listeners, Block Kit builders, the manifest test and the shell."""
+
+# Slash commands
+DOUGHNUT_COMMAND = "/doughnut"
+
+# Modals (callback ids)
+COMMUNITY_SETUP_VIEW = "community_setup"
+
+# Community setup modal: block ids and action ids
+SETUP_NAME_BLOCK = "setup_name"
+SETUP_NAME_ACTION = "name"
+SETUP_DESCRIPTION_BLOCK = "setup_description"
+SETUP_DESCRIPTION_ACTION = "description"
+SETUP_TIMEZONE_BLOCK = "setup_timezone"
+SETUP_TIMEZONE_ACTION = "timezone"
+SETUP_COORDINATORS_BLOCK = "setup_coordinators"
+SETUP_COORDINATORS_ACTION = "coordinators"
+SETUP_REVIEWERS_BLOCK = "setup_reviewers"
+SETUP_REVIEWERS_ACTION = "reviewers"
+SETUP_SPONSORS_BLOCK = "setup_sponsors"
+SETUP_SPONSORS_ACTION = "sponsors"
+
+# Home tab quick actions
+HOME_HELP_ACTION = "home_help"
+HOME_SETUP_ACTION = "home_setup_community"
+
+# Events the bot listens to
+HANDLED_EVENTS = ("app_home_opened", "member_joined_channel", "app_uninstalled", "tokens_revoked")
+
+# Community setup opened from the Home tab: the channel is picked in the modal
+SETUP_CHANNEL_BLOCK = "setup_channel"
+SETUP_CHANNEL_ACTION = "channel"

@@ -1,0 +1,41 @@
+"""Prometheus metrics, one registry per process (not the global default, so tests stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "doughnut_slack_requests",
+            "Slack requests handled, by listener kind and HTTP status.",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "doughnut_ack_seconds",
+            "Time from receiving a Slack request to its ack, by listener kind.",
+            ["kind"],
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "doughnut_outbox_deliveries",
+            "Outbox deliveries by outcome (sent, retried, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def observe_request(self, kind: str, status: int, seconds: float) -> None:
+        self.requests.labels(kind=kind, status=str(status)).inc()
+        self.ack_seconds.labels(kind=kind).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,68 @@
+"""`doughnut run`: one process that serves Slack and, when it leads, sends the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import create_app
+from bot.server import build_web_app
+from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("doughnut.runner")
+SHUTDOWN_GRACE_SECONDS = 10
+
+
+async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop`): stop taking requests, finish in-flight ones."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+    db = Database(settings.database_url)
+    await upgrade(db)
+    bot_app = create_app(settings, db=db)
+    socket_mode = settings.slack_app_token is not None
+    runner = web.AppRunner(
+        build_web_app(bot_app, serve_slack=not socket_mode),
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host="0.0.0.0", port=settings.doughnut_port)
+    await site.start()
+    log.info(
+        "listening on port %s (%s)",
+        settings.doughnut_port,
+        "Socket Mode" if socket_mode else "HTTP",
+    )
+
+    socket_handler = None
+    if socket_mode:
+        socket_handler = AsyncSocketModeHandler(
+            bot_app,
+            app_token=settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
+        )
+        await socket_handler.connect_async()
+
+    background = start_leader_work(bot_app, stop)
+    try:
+        await stop.wait()
+        log.info("stopping: no new requests, finishing those in flight")
+    finally:
+        if socket_handler is not None:
+            await socket_handler.disconnect_async()
+        await runner.cleanup()
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
+        await db.dispose()
+    log.info("stopped")

@@ -1,0 +1,118 @@
+"""One request's database work: a lazily begun transaction, committed before the ack."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.deps import Deps
+from storage import deliveries, workspaces
+from storage.models import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """Begins on first use, so a request that only opens a modal touches no database."""
+
+    def __init__(self, deps: Deps, identity: dict[str, Any]) -> None:
+        self.deps = deps
+        self._identity = identity  # the Bolt context: team, enterprise, install kind
+        self._session: AsyncSession | None = None
+        self._workspace: Workspace | None = None
+        self._wrote_deliveries = False
+        self.failed = False
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.deps.db.sessions()
+            await self._session.begin()
+        return self._session
+
+    @property
+    def install_key(self) -> str:
+        return workspaces.install_key(
+            self._identity.get("team_id"),
+            self._identity.get("enterprise_id"),
+            bool(self._identity.get("is_enterprise_install")),
+        )
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[tuple[AsyncSession, Workspace | None]]:
+        """A read-only session and this workspace, if it exists (takes no write lock)."""
+        async with self.deps.db.reading() as session:
+            yield session, await workspaces.find_workspace(session, self.install_key)
+
+    async def workspace(self) -> Workspace:
+        """The workspace this request belongs to (created on its first request)."""
+        if self._workspace is None:
+            self._workspace = await workspaces.get_or_create_workspace(
+                await self.session(),
+                key=self.install_key,
+                team_id=self._identity.get("team_id"),
+                enterprise_id=self._identity.get("enterprise_id"),
+                is_enterprise_install=bool(self._identity.get("is_enterprise_install")),
+                now=self.deps.clock.now(),
+            )
+        return self._workspace
+
+    async def claim_event(self, event_id: str) -> bool:
+        """Mark an event handled in this transaction; False for a duplicate delivery."""
+        workspace = await self.workspace()
+        return await workspaces.claim_event(
+            await self.session(), workspace.id, event_id, self.deps.clock.now()
+        )
+
+    async def deliver(
+        self,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        channel: str | None = None,
+        coalesce_key: str | None = None,
+    ) -> None:
+        """Queue a Slack call for after the commit (the outbox sends it)."""
+        workspace = await self.workspace()
+        await deliveries.enqueue(
+            await self.session(),
+            workspace_id=workspace.id,
+            method=method,
+            payload=payload,
+            channel=channel,
+            coalesce_key=coalesce_key,
+            now=self.deps.clock.now(),
+        )
+        self._wrote_deliveries = True
+
+    async def commit(self) -> None:
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        try:
+            await session.commit()
+        finally:
+            await session.close()
+        if self._wrote_deliveries:
+            self._wrote_deliveries = False
+            self.deps.wake_outbox()
+
+    async def rollback(self) -> None:
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        self._wrote_deliveries = False
+        self._workspace = None  # it may have been created in the rolled-back transaction
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def finish(self, *, ok: bool) -> None:
+        if ok and not self.failed:
+            await self.commit()
+        else:
+            await self.rollback()

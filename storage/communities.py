@@ -1,0 +1,41 @@
+"""Queries for communities and their roles; every one takes the workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Community, Role, RoleName
+
+
+async def community_in_channel(
+    session: AsyncSession, workspace_id: int, channel_id: str
+) -> Community | None:
+    return await session.scalar(
+        select(Community).where(
+            Community.workspace_id == workspace_id, Community.channel_id == channel_id
+        )
+    )
+
+
+async def communities_of_workspace(session: AsyncSession, workspace_id: int) -> list[Community]:
+    result = await session.scalars(
+        select(Community).where(Community.workspace_id == workspace_id).order_by(Community.name)
+    )
+    return list(result)
+
+
+def set_roles(community: Community, role: RoleName, user_ids: Iterable[str]) -> None:
+    """Replace the holders of one role, keeping the rows of those who stay."""
+    wanted = set(user_ids)
+    for existing in [r for r in community.roles if r.role == role]:
+        if existing.user_id in wanted:
+            wanted.discard(existing.user_id)
+        else:
+            community.roles.remove(existing)
+    for user_id in sorted(wanted):
+        community.roles.append(
+            Role(workspace_id=community.workspace_id, user_id=user_id, role=role)
+        )

@@ -1,0 +1,177 @@
+"""Shared fixtures: a migrated database per backend, the local Slack, and the bot on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import text
+
+from bot.app import DoughnutApp, create_app, make_client
+from bot.clock import ManualClock
+from bot.emulator import SlackDriver, SlackEmulator, Workspace
+from bot.server import EVENTS_PATH, build_web_app
+from bot.settings import Settings, load_settings
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Base
+
+SIGNING_SECRET = "local-test-signing-secret"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "DOUGHNUT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure means: no PostgreSQL here
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        why = _postgres_reachable()
+        if why is not None:
+            message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({why})"
+            if os.environ.get("DOUGHNUT_REQUIRE_POSTGRES") == "1":
+                pytest.fail(message + " and DOUGHNUT_REQUIRE_POSTGRES=1")
+            pytest.skip(message + "; the PostgreSQL runs are skipped")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def migrated_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database for the session: a SQLite template file, or a fresh PG database."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        asyncio.run(_migrate(url))
+        yield url
+        return
+    name = f"doughnut_test_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        asyncio.run(_migrate(url))
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    db = Database(load_settings(database_url=url).database_url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def db(migrated_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """An empty, migrated database for one test."""
+    if migrated_url.startswith("sqlite"):
+        template = Path(migrated_url.split("///", 1)[1])
+        path = tmp_path / "doughnut.db"
+        shutil.copyfile(template, path)
+        database = Database(f"sqlite+aiosqlite:///{path}")
+    else:
+        database = Database(load_settings(database_url=migrated_url).database_url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with database.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@dataclass
+class Bot:
+    """The bot serving HTTP on loopback, its Web API client pointed at the local Slack."""
+
+    emu: SlackEmulator
+    driver: SlackDriver
+    app: DoughnutApp
+    db: Database
+    clock: ManualClock
+    settings: Settings
+    url: str
+
+    @property
+    def state(self) -> Workspace:
+        return self.emu.state
+
+    def user(self, name: str) -> str:
+        return self.state.user_by_name(name).id
+
+    def channel(self, name: str) -> str:
+        return self.state.channel_by_name(name).id
+
+    def signed_headers(self, body: bytes, content_type: str) -> dict[str, str]:
+        """Valid signature headers for a hand-made body."""
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
+            timestamp=timestamp, body=body
+        )
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+
+
+@pytest.fixture
+async def bot(db: Database) -> AsyncIterator[Bot]:
+    emu = SlackEmulator(Workspace.with_sample_members())
+    await emu.start()
+    settings = load_settings(
+        slack_bot_token=emu.state.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=emu.api_url,
+        database_url=str(db.url.render_as_string(hide_password=False)),
+        doughnut_timezone="Europe/Paris",
+    )
+    clock = ManualClock(START)
+    app = create_app(settings, client=make_client(settings), db=db, clock=clock)
+    runner = web.AppRunner(build_web_app(app))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}"
+    driver = SlackDriver(emu, url + EVENTS_PATH, SIGNING_SECRET)
+    try:
+        yield Bot(emu, driver, app, db, clock, settings, url)
+    finally:
+        await driver.close()
+        await runner.cleanup()
+        await emu.stop()

@@ -1,0 +1,144 @@
+"""The wire: signatures, malformed requests, failures inside listeners, unhandled requests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from storage.models import ProcessedEvent, Workspace
+from tests.conftest import Bot
+
+
+async def count(bot: Bot, model: type) -> int:
+    async with bot.db.reading() as session:
+        return await session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+
+
+def home_opened(user: str) -> dict:
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0HOME",
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"signing_secret": "not-the-secret"},
+        {"timestamp": int(time.time()) - 6 * 60},  # stale: more than five minutes old
+        {"timestamp": int(time.time()) + 6 * 60},  # from the future
+        {"sign": False},  # no signature headers at all
+    ],
+    ids=["forged", "stale", "future", "unsigned"],
+)
+async def test_unverifiable_requests_are_refused_and_change_nothing(
+    bot: Bot, forgery: dict
+) -> None:
+    command = await bot.driver.command(
+        bot.user("alice"), bot.channel("general"), "/doughnut", "help", **forgery
+    )
+    event = await bot.driver.event(home_opened(bot.user("alice")), **forgery)
+
+    assert command.status == 401
+    assert "Doughnut commands" not in command.text
+    assert event.status == 401
+    assert await count(bot, Workspace) == 0
+    assert await count(bot, ProcessedEvent) == 0
+    assert bot.emu.calls_to("views.publish") == []
+
+
+async def test_malformed_bodies_get_400_without_a_traceback(bot: Bot) -> None:
+    body = b"{not json"
+    headers = bot.signed_headers(body, "application/json")
+    reply = await bot.driver.post(body, headers)
+
+    assert reply.status == 400
+    assert "Traceback" not in reply.text
+
+
+async def test_unknown_payload_type_is_acked(bot: Bot) -> None:
+    body = "payload=" + json.dumps({"type": "something_new", "team": {"id": bot.state.team_id}})
+    headers = bot.signed_headers(body.encode(), "application/x-www-form-urlencoded")
+    reply = await bot.driver.post(body.encode(), headers)
+
+    assert reply.status == 200
+
+
+async def test_an_unhandled_event_type_is_acked_not_404(bot: Bot) -> None:
+    reply = await bot.driver.event(
+        {"type": "emoji_changed", "subtype": "add", "name": "doughnut", "event_ts": "1.0"}
+    )
+
+    assert reply.status == 200
+
+
+async def test_a_failing_command_tells_the_user_and_logs_the_traceback(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    @bot.app.command("/explode")
+    async def explode(ack, body):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaboom inside the listener")
+
+    with caplog.at_level(logging.ERROR):
+        reply = await bot.driver.command(bot.user("alice"), bot.channel("general"), "/explode")
+
+    assert reply.status == 200
+    assert reply.json["response_type"] == "ephemeral"
+    assert "something went wrong" in reply.json["text"]
+    assert "kaboom" not in reply.text  # internals stay in the log
+    failure = next(r for r in caplog.records if "listener failed" in r.getMessage())
+    assert failure.exc_info and "kaboom inside the listener" in str(failure.exc_info[1])
+    reference = failure.getMessage().split("reference=")[1].rstrip(")")
+    assert reference in reply.json["text"]
+
+
+async def test_a_failing_button_tells_the_user_in_a_message(bot: Bot) -> None:
+    @bot.app.action("explode_button")
+    async def explode(ack, body):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaboom")
+
+    reply = await bot.driver.block_actions(
+        bot.user("bob"),
+        [{"type": "button", "action_id": "explode_button", "block_id": "b", "value": "x"}],
+        channel_id=bot.channel("general"),
+    )
+    await bot.settle()
+
+    assert reply.status == 200
+    notices = [e for e in bot.state.ephemerals if "something went wrong" in (e.text or "")]
+    assert [n.ephemeral_to for n in notices] == [bot.user("bob")]
+
+
+async def test_an_event_that_fails_for_a_passing_reason_is_retried_by_slack(bot: Bot) -> None:
+    attempts: list[str] = []
+
+    @bot.app.event("reaction_added")
+    async def flaky(event, context):  # type: ignore[no-untyped-def]
+        attempts.append(event["reaction"])
+        await context["uow"].workspace()  # the listener did database work before failing
+        if len(attempts) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("connection reset"))
+
+    event = {
+        "type": "reaction_added",
+        "user": bot.user("alice"),
+        "reaction": "doughnut",
+        "item": {"type": "message", "channel": bot.channel("general"), "ts": "1.0"},
+        "event_ts": "2.0",
+    }
+    first = await bot.driver.event(event, event_id="Ev0FLAKY")
+    retry = await bot.driver.event(event, event_id="Ev0FLAKY", retry_num=1)
+    again = await bot.driver.event(event, event_id="Ev0FLAKY", retry_num=2)
+
+    assert first.status == 503
+    assert (retry.status, again.status) == (200, 200)
+    assert len(attempts) == 2  # the failed try and the retry; the third is a duplicate
+    assert await count(bot, ProcessedEvent) == 1
