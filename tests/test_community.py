@@ -1,0 +1,220 @@
+"""`/doughnut setup`, the welcome post, edits by coordinators only, and member welcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot import ids
+from storage.models import Community, Role, RoleName
+from tests.conftest import Bot
+
+
+def setup_values(
+    name: str = "Site Reliability",
+    description: str = "Running production well",
+    timezone: str = "Europe/Paris",
+    coordinators: list[str] | None = None,
+    reviewers: list[str] | None = None,
+    sponsors: list[str] | None = None,
+) -> dict[str, Any]:
+    def users(selected: list[str] | None) -> dict[str, Any]:
+        return {"type": "multi_users_select", "selected_users": selected or []}
+
+    return {
+        ids.SETUP_NAME_BLOCK: {ids.SETUP_NAME_ACTION: name},
+        ids.SETUP_DESCRIPTION_BLOCK: {ids.SETUP_DESCRIPTION_ACTION: description},
+        ids.SETUP_TIMEZONE_BLOCK: {ids.SETUP_TIMEZONE_ACTION: timezone},
+        ids.SETUP_COORDINATORS_BLOCK: {ids.SETUP_COORDINATORS_ACTION: users(coordinators)},
+        ids.SETUP_REVIEWERS_BLOCK: {ids.SETUP_REVIEWERS_ACTION: users(reviewers)},
+        ids.SETUP_SPONSORS_BLOCK: {ids.SETUP_SPONSORS_ACTION: users(sponsors)},
+    }
+
+
+async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
+    reply = await bot.driver.command(user, channel, "/doughnut", "setup")
+    assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
+    return bot.state.modal_stack(user)[-1]
+
+
+async def communities(bot: Bot) -> list[Community]:
+    async with bot.db.reading() as session:
+        return list(await session.scalars(select(Community)))
+
+
+async def test_setup_opens_a_prefilled_modal_then_stores_and_welcomes_once(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+
+    modal = await open_setup(bot, alice, general)
+
+    assert [c.method for c in bot.emu.calls if c.method.startswith("views.")] == [
+        "views.open",
+        "views.update",
+    ]
+    assert modal["callback_id"] == ids.COMMUNITY_SETUP_VIEW
+    elements = {b["block_id"]: b.get("element", {}) for b in modal["blocks"]}
+    assert elements[ids.SETUP_TIMEZONE_BLOCK]["initial_value"] == "Europe/Paris"  # alice's tz
+    assert elements[ids.SETUP_COORDINATORS_BLOCK]["initial_users"] == [alice]
+    assert await communities(bot) == []  # opening the form stores nothing
+
+    reply = await bot.driver.view_submission(
+        alice, modal, setup_values(coordinators=[alice], reviewers=[bob], sponsors=[carol])
+    )
+    assert reply.status == 200 and not reply.text  # the modal closes
+    await bot.settle()
+
+    [community] = await communities(bot)
+    assert (community.channel_id, community.name, community.timezone) == (
+        general,
+        "Site Reliability",
+        "Europe/Paris",
+    )
+    assert community.holders(RoleName.REVIEWER) == [bob]
+    assert community.holders(RoleName.SPONSOR) == [carol]
+    welcome = [m for m in bot.state.history(general) if m.user == bot.state.bot_user_id]
+    assert len(welcome) == 1
+    assert "Site Reliability" in welcome[0].text
+    assert f"<@{bob}>" in str(welcome[0].blocks)
+
+
+async def test_a_name_that_pings_everyone_is_echoed_as_text(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+
+    await bot.driver.view_submission(
+        alice, modal, setup_values(name="<!channel> & co", coordinators=[alice])
+    )
+    await bot.settle()
+
+    [welcome] = [m for m in bot.state.history(general) if m.user == bot.state.bot_user_id]
+    shown = str(welcome.blocks)
+    assert "&lt;!channel&gt; &amp; co" in shown
+    assert "<!channel>" not in shown
+
+
+async def test_bad_input_gets_field_errors_and_stores_nothing(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+
+    reply = await bot.driver.view_submission(
+        alice, modal, setup_values(name="   ", timezone="Mars/Olympus", coordinators=[])
+    )
+
+    assert reply.json["response_action"] == "errors"
+    assert set(reply.json["errors"]) == {
+        ids.SETUP_NAME_BLOCK,
+        ids.SETUP_TIMEZONE_BLOCK,
+        ids.SETUP_COORDINATORS_BLOCK,
+    }
+    assert await communities(bot) == []
+    assert bot.emu.calls_to("chat.postMessage") == []
+
+
+async def test_closing_the_modal_stores_nothing(bot: Bot) -> None:
+    alice = bot.user("alice")
+    modal = await open_setup(bot, alice, bot.channel("general"))
+
+    reply = await bot.driver.view_closed(alice, modal)
+    await bot.settle()
+
+    assert reply.status == 200
+    assert await communities(bot) == []
+    assert bot.emu.calls_to("chat.postMessage") == []
+
+
+async def test_only_coordinators_may_edit(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+    await bot.driver.view_submission(alice, modal, setup_values(coordinators=[alice]))
+    await bot.settle()
+
+    refusal = await open_setup(bot, bob, general)
+    assert "only its coordinators" in str(refusal["blocks"])
+    assert "submit" not in refusal
+
+    edit = await open_setup(bot, alice, general)
+    assert edit["title"]["text"] == "Edit community"
+    values = {b["block_id"]: b.get("element", {}) for b in edit["blocks"]}
+    assert values[ids.SETUP_NAME_BLOCK]["initial_value"] == "Site Reliability"
+    await bot.driver.view_submission(
+        alice, edit, setup_values(name="SRE guild", coordinators=[alice, bob])
+    )
+    await bot.settle()
+
+    [community] = await communities(bot)
+    assert community.name == "SRE guild"
+    assert community.holders(RoleName.COORDINATOR) == sorted([alice, bob])
+    async with bot.db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Role)) == 2
+    # One welcome post; the edit is confirmed to alice alone.
+    assert len([m for m in bot.state.history(general) if m.user == bot.state.bot_user_id]) == 1
+    assert any("SRE guild" in (e.text or "") for e in bot.state.ephemerals_for(alice, general))
+
+
+async def test_a_stale_form_from_a_non_coordinator_is_refused_at_submission(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    form_for_bob = await open_setup(bot, bob, general)
+    form_for_alice = await open_setup(bot, alice, general)
+    await bot.driver.view_submission(alice, form_for_alice, setup_values(coordinators=[alice]))
+
+    reply = await bot.driver.view_submission(
+        bob, form_for_bob, setup_values(name="Hijacked", coordinators=[bob])
+    )
+
+    assert reply.json["response_action"] == "update"
+    assert "only its coordinators" in str(reply.json["view"]["blocks"])
+    [community] = await communities(bot)
+    assert community.name == "Site Reliability"
+
+
+async def test_a_private_channel_without_the_bot_asks_for_an_invite(bot: Bot) -> None:
+    alice = bot.user("alice")
+    secret = bot.state.add_channel("secret-sre", private=True, members=[alice]).id
+
+    notice = await open_setup(bot, alice, secret)
+
+    assert "/invite @Doughnut" in str(notice["blocks"])
+    assert "submit" not in notice
+    assert await communities(bot) == []
+
+
+async def test_a_public_channel_without_the_bot_is_set_up_with_a_tip(bot: Bot) -> None:
+    alice, random = bot.user("alice"), bot.channel("random")
+    modal = await open_setup(bot, alice, random)
+
+    await bot.driver.view_submission(alice, modal, setup_values(coordinators=[alice]))
+    await bot.settle()
+
+    [welcome] = [m for m in bot.state.history(random) if m.user == bot.state.bot_user_id]
+    assert "/invite @Doughnut" in str(welcome.blocks)
+
+
+async def test_setup_in_a_dm_explains_where_to_run_it(bot: Bot) -> None:
+    alice = bot.user("alice")
+    dm = bot.state.dm_channel(alice).id
+
+    reply = await bot.driver.command(alice, dm, "/doughnut", "setup")
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert "in the channel you want" in reply.json["text"]
+    assert bot.emu.calls_to("views.open") == []
+
+
+async def test_a_new_member_of_a_community_channel_gets_a_welcome_dm(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+    await bot.driver.view_submission(alice, modal, setup_values(coordinators=[alice]))
+    dave = bot.state.add_user("dave", tz="Europe/Berlin").id
+
+    await bot.driver.join(dave, general)
+    await bot.driver.join(dave, bot.channel("random"))  # not a community: no welcome
+    await bot.settle()
+
+    dm = bot.state.dm_channel(dave).id
+    welcomes = [m for m in bot.state.history(dm) if m.user == bot.state.bot_user_id]
+    assert len(welcomes) == 1
+    assert "Welcome to *Site Reliability*" in welcomes[0].text or "Site Reliability" in str(
+        welcomes[0].blocks
+    )
