@@ -1,0 +1,5 @@
+"""The scheduler: per-community jobs run on the leader, driven by `tick(now)`."""
+
+from scheduler.loop import Job, Scheduler
+
+__all__ = ["Job", "Scheduler"]

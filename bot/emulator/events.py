@@ -1,0 +1,136 @@
+"""Inner event objects shaped exactly as Slack sends them to the bot."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bot.emulator.state import Channel, Message, User
+
+
+def message_event(message: Message, channel: Channel, team_id: str) -> dict[str, Any]:
+    """A `message` event for a member's new message."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": channel.id,
+        "user": message.user,
+        "text": message.text,
+        "ts": message.ts,
+        "event_ts": message.ts,
+        "channel_type": channel.channel_type,
+        "team": team_id,
+        "client_msg_id": str(uuid.uuid4()),
+    }
+    if message.thread_ts:
+        event["thread_ts"] = message.thread_ts
+        if message.is_reply:
+            event["parent_user_id"] = message.user
+    return event
+
+
+def app_mention_event(message: Message, channel: Channel, team_id: str) -> dict[str, Any]:
+    """An `app_mention` event for a message that mentions the bot."""
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": message.user,
+        "text": message.text,
+        "ts": message.ts,
+        "channel": channel.id,
+        "event_ts": message.ts,
+        "team": team_id,
+        "client_msg_id": str(uuid.uuid4()),
+    }
+    if message.thread_ts:
+        event["thread_ts"] = message.thread_ts
+    return event
+
+
+def message_changed_event(
+    before: dict[str, Any], after: Message, channel: Channel, event_ts: str
+) -> dict[str, Any]:
+    """A `message` event with subtype `message_changed`."""
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "message": after.to_api(include_metadata=False),
+        "previous_message": before,
+        "channel": channel.id,
+        "hidden": True,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": channel.channel_type,
+    }
+
+
+def message_deleted_event(deleted: Message, channel: Channel, event_ts: str) -> dict[str, Any]:
+    """A `message` event with subtype `message_deleted`."""
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "previous_message": deleted.to_api(include_metadata=False),
+        "channel": channel.id,
+        "hidden": True,
+        "deleted_ts": deleted.ts,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": channel.channel_type,
+    }
+
+
+def reaction_event(
+    kind: str, user_id: str, reaction: str, message: Message, event_ts: str
+) -> dict[str, Any]:
+    """`reaction_added` / `reaction_removed`; `item_user` only when the message has a user."""
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": user_id,
+        "reaction": reaction,
+        "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+        "event_ts": event_ts,
+    }
+    if message.user:
+        event["item_user"] = message.user
+    return event
+
+
+def member_joined_event(
+    user_id: str, channel: Channel, team_id: str, event_ts: str, inviter: str | None = None
+) -> dict[str, Any]:
+    """`member_joined_channel`; its `channel_type` is "C" or "G", unlike message events."""
+    event: dict[str, Any] = {
+        "type": "member_joined_channel",
+        "user": user_id,
+        "channel": channel.id,
+        "channel_type": "G" if channel.is_private else "C",
+        "team": team_id,
+        "event_ts": event_ts,
+    }
+    if inviter:
+        event["inviter"] = inviter
+    return event
+
+
+def app_home_opened_event(
+    user_id: str, dm: Channel, event_ts: str, view: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`app_home_opened` on the Home tab; `view` only once one was published."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": dm.id,
+        "tab": "home",
+        "event_ts": event_ts,
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def user_change_event(user: User, team_id: str, event_ts: str) -> dict[str, Any]:
+    """`user_change`, e.g. after a member was deactivated."""
+    return {
+        "type": "user_change",
+        "user": user.to_api(team_id),
+        "cache_ts": int(float(event_ts)),
+        "event_ts": event_ts,
+    }
