@@ -10,9 +10,12 @@ import signal
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import create_app
+from bot.app import DoughnutApp, create_app
+from bot.leader import Leadership
+from bot.outbox import outbox_leader_work
 from bot.server import build_web_app
 from bot.settings import Settings
+from scheduler import Scheduler, run_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -53,7 +56,8 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         )
         await socket_handler.connect_async()
 
-    background = start_leader_work(bot_app, stop)
+    leadership = Leadership(db, on_notify=bot_app.deps.wake_outbox)
+    leading = asyncio.create_task(leadership.run(stop, leader_work(bot_app, Scheduler())))
     try:
         await stop.wait()
         log.info("stopping: no new requests, finishing those in flight")
@@ -61,8 +65,19 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         if socket_handler is not None:
             await socket_handler.disconnect_async()
         await runner.cleanup()
-        background.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await background
+        stop.set()
+        await leading
         await db.dispose()
     log.info("stopped")
+
+
+def leader_work(bot_app: DoughnutApp, scheduler: Scheduler):  # type: ignore[no-untyped-def]
+    """What only the leader runs: the outbox sender and the scheduler, until it resigns."""
+    send_outbox = outbox_leader_work(bot_app.deps)
+
+    async def lead(resign: asyncio.Event) -> None:
+        await asyncio.gather(
+            send_outbox(resign), run_scheduler(scheduler, bot_app.deps.clock.now, resign)
+        )
+
+    return lead

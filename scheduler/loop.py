@@ -6,6 +6,8 @@ shell can move time forward. Jobs arrive with the digest and prompt features.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,3 +42,13 @@ class Scheduler:
             self._last_run[job.name] = now
             ran.append(job.name)
         return ran
+
+
+async def run_scheduler(
+    scheduler: Scheduler, now: Callable[[], datetime], stop: asyncio.Event, interval: float = 30
+) -> None:
+    """The leader's loop: tick every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        await scheduler.tick(now())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

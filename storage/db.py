@@ -43,12 +43,10 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (on SQLite it does not take the write lock)."""
+        # Closing (not rolling back) ends the transaction and leaves loaded objects readable.
         async with self.sessions() as session:
             await session.connection(execution_options={READ_ONLY: True})
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

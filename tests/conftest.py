@@ -21,6 +21,7 @@ from sqlalchemy import text
 from bot.app import DoughnutApp, create_app, make_client
 from bot.clock import ManualClock
 from bot.emulator import SlackDriver, SlackEmulator, Workspace
+from bot.outbox import OutboxSender
 from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
 from storage.db import Database
@@ -125,6 +126,14 @@ class Bot:
     clock: ManualClock
     settings: Settings
     url: str
+    outbox: OutboxSender
+
+    async def settle(self) -> None:
+        """Send everything the bot queued (the leader's outbox sender, run to empty)."""
+        for _ in range(50):
+            if await self.outbox.drain_once() == 0:
+                return
+        raise AssertionError("the outbox did not settle")
 
     @property
     def state(self) -> Workspace:
@@ -169,8 +178,10 @@ async def bot(db: Database) -> AsyncIterator[Bot]:
     host, port = runner.addresses[0][:2]
     url = f"http://{host}:{port}"
     driver = SlackDriver(emu, url + EVENTS_PATH, SIGNING_SECRET)
+    # No pacing between posts here; the outbox tests measure pacing on their own.
+    outbox = OutboxSender(db, app.deps.client, clock, app.deps.metrics, channel_spacing=0)
     try:
-        yield Bot(emu, driver, app, db, clock, settings, url)
+        yield Bot(emu, driver, app, db, clock, settings, url, outbox)
     finally:
         await driver.close()
         await runner.cleanup()

@@ -54,7 +54,7 @@ async def test_setup_opens_a_prefilled_modal_then_stores_and_welcomes_once(bot: 
         "views.update",
     ]
     assert modal["callback_id"] == ids.COMMUNITY_SETUP_VIEW
-    elements = {b["block_id"]: b.get("element", {}) for b in modal["blocks"]}
+    elements = {b.get("block_id"): b.get("element", {}) for b in modal["blocks"]}
     assert elements[ids.SETUP_TIMEZONE_BLOCK]["initial_value"] == "Europe/Paris"  # alice's tz
     assert elements[ids.SETUP_COORDINATORS_BLOCK]["initial_users"] == [alice]
     assert await communities(bot) == []  # opening the form stores nothing
@@ -132,11 +132,11 @@ async def test_only_coordinators_may_edit(bot: Bot) -> None:
 
     refusal = await open_setup(bot, bob, general)
     assert "only its coordinators" in str(refusal["blocks"])
-    assert "submit" not in refusal
+    assert not refusal.get("submit")  # nothing to submit: a notice, not a form
 
     edit = await open_setup(bot, alice, general)
     assert edit["title"]["text"] == "Edit community"
-    values = {b["block_id"]: b.get("element", {}) for b in edit["blocks"]}
+    values = {b.get("block_id"): b.get("element", {}) for b in edit["blocks"]}
     assert values[ids.SETUP_NAME_BLOCK]["initial_value"] == "Site Reliability"
     await bot.driver.view_submission(
         alice, edit, setup_values(name="SRE guild", coordinators=[alice, bob])
@@ -176,7 +176,7 @@ async def test_a_private_channel_without_the_bot_asks_for_an_invite(bot: Bot) ->
     notice = await open_setup(bot, alice, secret)
 
     assert "/invite @Doughnut" in str(notice["blocks"])
-    assert "submit" not in notice
+    assert not notice.get("submit")  # nothing to submit: a notice, not a form
     assert await communities(bot) == []
 
 

@@ -105,10 +105,11 @@ async def test_a_failing_button_tells_the_user_in_a_message(bot: Bot) -> None:
     async def explode(ack, body):  # type: ignore[no-untyped-def]
         raise RuntimeError("kaboom")
 
+    message, _ = bot.emu.user_message(bot.user("alice"), bot.channel("general"), "a message")
     reply = await bot.driver.block_actions(
         bot.user("bob"),
         [{"type": "button", "action_id": "explode_button", "block_id": "b", "value": "x"}],
-        channel_id=bot.channel("general"),
+        message=message,
     )
     await bot.settle()
 

@@ -1,0 +1,164 @@
+"""Ack latency and throughput of signed `/doughnut help`, against `doughnut run` and bare Bolt.
+
+Run by hand: `python bench/ack.py [--seconds 5]`. Both servers run as their own processes on
+loopback, against the local Slack emulator (for auth.test), on this machine's SQLite. Prints
+p50/p99 ack latency and requests/s at 1 and 8 concurrent connections, and the ratio to bare Bolt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.emulator import SlackEmulator, Workspace  # noqa: E402
+
+SECRET = "bench-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def signed_help(ws: Workspace) -> tuple[bytes, dict[str, str]]:
+    alice, general = ws.user_by_name("alice"), ws.channel_by_name("general")
+    body = urlencode(
+        {
+            "token": "bench",
+            "team_id": ws.team_id,
+            "team_domain": ws.domain,
+            "channel_id": general.id,
+            "channel_name": general.name,
+            "user_id": alice.id,
+            "user_name": alice.name,
+            "command": "/doughnut",
+            "text": "help",
+            "api_app_id": ws.app_id,
+            "is_enterprise_install": "false",
+            "response_url": "http://127.0.0.1:9/response",
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+            timestamp=timestamp, body=body
+        ),
+    }
+    return body, headers
+
+
+async def wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            if proc.returncode is not None:
+                raise SystemExit(f"server exited with {proc.returncode}")
+            try:
+                async with session.get(url + "/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("server did not become ready")
+
+
+async def load(url: str, body: bytes, headers: dict[str, str], concurrency: int, seconds: float):  # type: ignore[no-untyped-def]
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                async with session.post(url + "/slack/events", data=body, headers=headers) as resp:
+                    text = await resp.text()
+                    if resp.status != 200 or "Doughnut commands" not in text:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "n": len(latencies),
+        "errors": errors,
+    }
+
+
+async def main(seconds: float) -> None:
+    emu = SlackEmulator(Workspace.with_sample_members())
+    await emu.start()
+    workdir = Path(tempfile.mkdtemp(prefix="doughnut-bench-"))
+    servers: dict[str, tuple[str, asyncio.subprocess.Process]] = {}
+    for name, command in (
+        ("bare Bolt", [sys.executable, str(ROOT / "bench" / "bare_bolt.py")]),
+        ("doughnut run", [sys.executable, "-m", "bot", "run"]),
+    ):
+        port = free_port()
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": emu.state.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": emu.api_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+            "DOUGHNUT_PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        proc = await asyncio.create_subprocess_exec(*command, env=env, cwd=workdir)
+        servers[name] = (f"http://127.0.0.1:{port}", proc)
+    try:
+        for url, proc in servers.values():
+            await wait_ready(url, proc)
+        body, headers = signed_help(emu.state)
+        for url, _ in servers.values():  # warm up (auth.test, imports, first connections)
+            await load(url, body, headers, 8, 1.0)
+        print(f"signed /doughnut help, {seconds:.0f} s per run, Python {sys.version.split()[0]}")
+        print(f"{'server':<14}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for concurrency in (1, 8):
+            results = {}
+            for name, (url, _) in servers.items():
+                results[name] = await load(url, body, headers, concurrency, seconds)
+                r = results[name]
+                print(
+                    f"{name:<14}{concurrency:>6}{r['rps']:>10.0f}{r['p50']:>9.2f}"
+                    f"{r['p99']:>9.2f}{r['errors']:>8}"
+                )
+            ratio = results["doughnut run"]["rps"] / results["bare Bolt"]["rps"]
+            print(f"{'ratio':<14}{concurrency:>6}{ratio:>10.2f}x  (goal >= 0.70x)")
+    finally:
+        for _, proc in servers.values():
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), timeout=15)
+        await emu.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    asyncio.run(main(parser.parse_args().seconds))

@@ -1,0 +1,48 @@
+"""The baseline for bench/ack.py: a bare Bolt AsyncApp acking /doughnut on the same stack.
+
+Same aiohttp server, same Bolt request adapter, process_before_response=True, same auth
+(a bot token checked once with auth.test) — only Doughnut's own work is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+
+async def main() -> None:
+    client = AsyncWebClient(
+        token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        process_before_response=True,
+    )
+
+    @app.command("/doughnut")
+    async def help_command(ack):  # type: ignore[no-untyped-def]
+        await ack(response_type="ephemeral", text="Doughnut commands: /doughnut help")
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def livez(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/readyz", livez)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", int(os.environ["DOUGHNUT_PORT"])).start()
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,141 @@
+"""Events exactly once, and the Home tab."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import handlers.community
+from bot import ids
+from tests.conftest import Bot
+from tests.test_community import open_setup, setup_values
+
+
+async def make_community(bot: Bot, channel: str, name: str, coordinator: str, **roles) -> None:  # type: ignore[no-untyped-def]
+    modal = await open_setup(bot, coordinator, bot.channel(channel))
+    values = setup_values(name=name, coordinators=[coordinator], **roles)
+    reply = await bot.driver.view_submission(coordinator, modal, values)
+    assert reply.status == 200 and not reply.text
+    await bot.settle()
+
+
+async def test_an_event_delivered_three_times_is_handled_once(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_community(bot, "general", "Site Reliability", bot.user("alice"))
+    dave = bot.state.add_user("dave").id
+    joined = bot.emu.join(dave, bot.channel("general"))
+
+    # Slow the first handling down so that Slack's retry arrives while it is still running.
+    find = handlers.community.community_in_channel
+
+    async def slow_find(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.3)
+        return await find(*args, **kwargs)
+
+    monkeypatch.setattr(handlers.community, "community_in_channel", slow_find)
+    first = asyncio.create_task(bot.driver.event(joined, event_id="Ev0JOIN"))
+    await asyncio.sleep(0.1)
+    retry_while_running = await bot.driver.event(
+        joined, event_id="Ev0JOIN", retry_num=1, retry_reason="http_timeout"
+    )
+    first_reply = await first
+    late_retry = await bot.driver.event(joined, event_id="Ev0JOIN", retry_num=2)
+    await bot.settle()
+
+    assert [r.status for r in (first_reply, retry_while_running, late_retry)] == [200, 200, 200]
+    dm = bot.state.dm_channel(dave).id
+    welcomes = [m for m in bot.state.history(dm) if m.user == bot.state.bot_user_id]
+    assert len(welcomes) == 1
+
+
+async def test_home_tab_shows_my_communities_and_roles(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    await make_community(bot, "general", "Site Reliability", alice, reviewers=[bob])
+    secret = bot.state.add_channel("leads", private=True, members=[alice, bot.state.bot_user_id])
+    await make_community(bot, "leads", "Leadership <circle>", alice)
+
+    await bot.driver.open_home(bob)
+    await bot.driver.open_home(carol)
+    await bot.settle()
+
+    bobs = str(bot.state.home_views[bob]["blocks"])
+    assert "*Site Reliability*" in bobs and "you are reviewer" in bobs
+    assert "Leadership" not in bobs  # a private community is not shown to non-members
+    carols = str(bot.state.home_views[carol]["blocks"])
+    assert "You have no role in a community yet." in carols
+    assert "*Site Reliability*" in carols  # listed under other communities
+    actions = [
+        e["action_id"]
+        for b in bot.state.home_views[carol]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert actions == [ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION]
+
+    await bot.driver.open_home(alice)
+    await bot.settle()
+    alices = str(bot.state.home_views[alice]["blocks"])
+    assert "Leadership &lt;circle&gt;" in alices and secret.id in alices
+
+
+async def test_home_opened_twice_before_sending_publishes_only_the_latest(bot: Bot) -> None:
+    alice = bot.user("alice")
+    await bot.driver.open_home(alice)
+    await make_community(bot, "general", "Site Reliability", alice)  # settles the outbox
+    bot.emu.clear_calls()
+
+    await bot.driver.open_home(alice)
+    await bot.driver.open_home(alice)
+    await bot.settle()
+
+    assert len(bot.emu.calls_to("views.publish")) == 1
+
+
+async def test_home_buttons_open_help_and_the_setup_form(bot: Bot) -> None:
+    alice = bot.user("alice")
+    await bot.driver.open_home(alice)
+    await bot.settle()
+    home = bot.state.home_views[alice]
+
+    def press(action_id: str):  # type: ignore[no-untyped-def]
+        return bot.driver.block_actions(
+            alice, [{"type": "button", "action_id": action_id, "block_id": "a"}], view=home
+        )
+
+    await press(ids.HOME_HELP_ACTION)
+    assert bot.state.modal_stack(alice)[-1]["title"]["text"] == "Doughnut help"
+
+    await press(ids.HOME_SETUP_ACTION)
+    form = bot.state.modal_stack(alice)[-1]
+    assert form["callback_id"] == ids.COMMUNITY_SETUP_VIEW
+    assert form["blocks"][0]["block_id"] == ids.SETUP_CHANNEL_BLOCK
+
+    values = setup_values(name="Sales craft", coordinators=[alice])
+    values[ids.SETUP_CHANNEL_BLOCK] = {
+        ids.SETUP_CHANNEL_ACTION: {
+            "type": "conversations_select",
+            "selected_conversation": bot.channel("random"),
+        }
+    }
+    await bot.driver.view_submission(alice, form, values)
+    await bot.settle()
+    posted = [
+        m for m in bot.state.history(bot.channel("random")) if m.user == bot.state.bot_user_id
+    ]
+    assert len(posted) == 1 and "Sales craft" in posted[0].text
+
+
+async def test_uninstall_is_remembered(bot: Bot) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Workspace
+
+    await bot.driver.open_home(bot.user("alice"))
+    reply = await bot.driver.event({"type": "app_uninstalled", "event_ts": "1.0"})
+
+    assert reply.status == 200
+    async with bot.db.reading() as session:
+        workspace = await session.scalar(select(Workspace))
+    assert workspace is not None and workspace.uninstalled_at == bot.clock.now()
