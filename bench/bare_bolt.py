@@ -1,7 +1,9 @@
 """The baseline for bench/ack.py: a bare Bolt AsyncApp acking /doughnut on the same stack.
 
 Same aiohttp server, same Bolt request adapter, process_before_response=True, same auth
-(a bot token checked once with auth.test) — only Doughnut's own work is missing.
+(a bot token checked once with auth.test) and the same ack body (Doughnut's help reply, a
+pure function): only Doughnut's own machinery — routing, unit of work, events-once,
+metrics, error handling — is missing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.help import help_reply
 
 
 async def main() -> None:
@@ -27,7 +31,7 @@ async def main() -> None:
 
     @app.command("/doughnut")
     async def help_command(ack):  # type: ignore[no-untyped-def]
-        await ack(response_type="ephemeral", text="Doughnut commands: /doughnut help")
+        await ack(**help_reply())
 
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -77,16 +79,18 @@ def create_app(
         metrics=metrics or Metrics(),
     )
     secret = settings.slack_signing_secret
+    bolt_logger = logging.getLogger("doughnut.bolt")
+    bolt_logger.addFilter(_ignore_token_warning)
     app = DoughnutApp(
         deps=deps,
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         process_before_response=True,
         raise_error_for_unhandled_request=True,
-        logger=logging.getLogger("doughnut.bolt"),
+        logger=bolt_logger,
         name="doughnut",
     )
-    app.use(_claim_event_once)
+    app.use(ClaimEventOnce())
     app.error(_on_error)
 
     from handlers import register_all
@@ -95,16 +99,32 @@ def create_app(
     return app
 
 
-async def _claim_event_once(
-    body: dict[str, Any], context: AsyncBoltContext, next: Any, logger: logging.Logger
-) -> BoltResponse | None:
-    """Events once: the id is stored in the listener's transaction; a duplicate is ignored."""
-    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if event_id and not await context["uow"].claim_event(event_id):
-        logger.info("duplicate event %s (%s) ignored", event_id, body.get("event", {}).get("type"))
-        return BoltResponse(status=200, body="")
-    await next()
-    return None
+def _ignore_token_warning(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: it is the same.
+    return "`token` will be unused" not in record.getMessage()
+
+
+class ClaimEventOnce(AsyncMiddleware):
+    """Events once: the id is stored in the listener's transaction; a duplicate is ignored.
+
+    A plain middleware class, not a decorated function: Bolt's argument injection for those
+    costs more than the rest of a help command's ack.
+    """
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await req.context["uow"].claim_event(event_id):
+            event_type = (body.get("event") or {}).get("type")
+            log.info("duplicate event %s (%s) ignored", event_id, event_type)
+            return BoltResponse(status=200, body="")
+        return await next()
 
 
 async def _on_error(

@@ -11,8 +11,9 @@ from handlers.commands import Subcommands
 
 def register_all(app: AsyncApp, deps: Deps) -> None:
     subcommands = Subcommands()
+    # Bolt tries listeners in order; the command, the most latency-sensitive, goes first.
+    subcommands.register(app)
     help.register(app, deps, subcommands)
     community.register(app, deps, subcommands)
     home.register(app, deps)
     installation.register(app, deps)
-    subcommands.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -84,8 +85,14 @@ def help_text(unknown: str | None = None) -> str:
     return prefix + "Doughnut commands: " + ", ".join(live)
 
 
+@cache
+def _plain_help() -> dict[str, Any]:
+    return ephemeral(help_text(), help_blocks())
+
+
 def help_reply(unknown: str | None = None) -> dict[str, Any]:
-    return ephemeral(help_text(unknown), help_blocks(unknown))
+    """The ephemeral help ack (the common case is built once: it never changes)."""
+    return ephemeral(help_text(unknown), help_blocks(unknown)) if unknown else _plain_help()
 
 
 def help_modal() -> dict[str, Any]:
