@@ -63,7 +63,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         log.info("stopping: no new requests, finishing those in flight")
     finally:
         if socket_handler is not None:
-            await socket_handler.disconnect_async()
+            await socket_handler.close_async()
         await runner.cleanup()
         stop.set()
         await leading

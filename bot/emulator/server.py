@@ -76,6 +76,7 @@ class SlackEmulator:
         self.api = WebApi(self.state, self.triggers, lambda: self.base_url)
         self._faults: dict[str, list[_Fault]] = {}
         self._hangs: dict[str, int] = {}
+        self._delays: dict[str, list[float]] = {}
         self._runner: web.AppRunner | None = None
         self._socket: web.WebSocketResponse | None = None
         self._socket_ready = asyncio.Event()
@@ -155,6 +156,10 @@ class SlackEmulator:
         """The next `times` calls of `method` are performed but never answered."""
         self._hangs[method] = self._hangs.get(method, 0) + times
 
+    def slow_down(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` answer only after `seconds` (a slow Slack)."""
+        self._delays.setdefault(method, []).extend([seconds] * times)
+
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
         if not queue:
@@ -222,6 +227,9 @@ class SlackEmulator:
         except ValueError:  # a body that is not JSON although it says so
             self.calls.append(Call(method, {}, at, ok=False, error="invalid_json"))
             return web.json_response({"ok": False, "error": "invalid_json"})
+        delays = self._delays.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         fault = self._take_fault(method)
         if fault is not None:
             self.calls.append(Call(method, args, at, ok=False, error=fault.error, injected=True))
