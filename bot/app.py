@@ -34,6 +34,42 @@ class DoughnutApp(AsyncApp):
     def __init__(self, *, deps: Deps, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.deps = deps
+        # What the manifest must declare: every command, event and shortcut listened to.
+        self.listened: dict[str, set[str]] = {
+            "commands": set(),
+            "events": set(),
+            "shortcuts": set(),
+        }
+
+    def command(self, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(command, str):
+            self.listened["commands"].add(command)
+        return super().command(command, *args, **kwargs)
+
+    def event(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+        name = event.get("type") if isinstance(event, dict) else event
+        if isinstance(name, str):
+            self.listened["events"].add(name)
+        return super().event(event, *args, **kwargs)
+
+    def shortcut(self, constraints: Any, *args: Any, **kwargs: Any) -> Any:
+        self._remember_shortcut(constraints)
+        return super().shortcut(constraints, *args, **kwargs)
+
+    def global_shortcut(self, callback_id: Any, *args: Any, **kwargs: Any) -> Any:
+        self._remember_shortcut(callback_id)
+        return super().global_shortcut(callback_id, *args, **kwargs)
+
+    def message_shortcut(self, callback_id: Any, *args: Any, **kwargs: Any) -> Any:
+        self._remember_shortcut(callback_id)
+        return super().message_shortcut(callback_id, *args, **kwargs)
+
+    def _remember_shortcut(self, constraints: Any) -> None:
+        callback_id = (
+            constraints.get("callback_id") if isinstance(constraints, dict) else constraints
+        )
+        if isinstance(callback_id, str):
+            self.listened["shortcuts"].add(callback_id)
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()

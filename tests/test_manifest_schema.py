@@ -262,3 +262,19 @@ def test_dump_manifest_round_trips_and_keeps_key_order(manifest) -> None:
         "oauth_config",
         "settings",
     ]
+
+
+def test_the_manifest_declares_exactly_what_the_app_listens_to() -> None:
+    from bot.app import create_app
+    from bot.settings import load_settings
+    from storage.db import Database
+
+    settings = load_settings(
+        slack_bot_token="xoxb-test", slack_signing_secret="s", database_url="sqlite:///:memory:"
+    )
+    app = create_app(settings, db=Database(settings.database_url))
+    declared = manifest_declarations(load_manifest())
+
+    assert app.listened["commands"] == declared["commands"]
+    assert app.listened["events"] == declared["bot_events"]
+    assert app.listened["shortcuts"] == declared["shortcut_callback_ids"]
