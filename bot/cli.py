@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -90,6 +91,58 @@ def manifest(
             typer.secho(str(error), fg="red", err=True)
             raise typer.Exit(2) from None
     typer.echo(dump_manifest(data), nl=False)
+
+
+@cli.command()
+def shell(
+    db: Annotated[
+        str, typer.Option(help="Database URL (SQLite by default; kept between runs).")
+    ] = "sqlite+aiosqlite:///doughnut-shell.db",
+    fresh: Annotated[bool, typer.Option(help="Delete the SQLite database first.")] = False,
+    script: Annotated[
+        Path | None, typer.Option(help="Run the inputs in this file, one per line, then exit.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Show full tracebacks of bot errors.")] = False,
+) -> None:
+    """Try Doughnut without Slack: the real bot against a local Slack, in the terminal."""
+    from bot.shell import run_shell
+
+    code = run_shell(
+        db_url=db,
+        fresh=fresh,
+        script=script,
+        verbose=verbose,
+        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+    )
+    raise typer.Exit(code)
+
+
+@cli.command("demo-data")
+def demo_data(
+    db: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Seed the demo workspace's communities (the shell's) into a database."""
+    settings = _settings(**({"database_url": db} if db else {}))
+    _configure_logging("WARNING")
+    from datetime import UTC, datetime
+
+    from bot.shell.seed import seed_database
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    async def _seed() -> list[str]:
+        database = Database(settings.database_url)
+        try:
+            await upgrade(database)
+            return await seed_database(database, datetime.now(UTC))
+        finally:
+            await database.dispose()
+
+    created = asyncio.run(_seed())
+    if created:
+        typer.echo(f"Seeded the demo workspace: {', '.join(created)}.")
+    else:
+        typer.echo("The demo communities were already there; nothing changed.")
 
 
 def main() -> None:

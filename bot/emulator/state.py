@@ -281,10 +281,11 @@ class Workspace:
         members: Iterable[str] = (),
         *,
         archived: bool = False,
+        channel_id: str | None = None,
     ) -> Channel:
-        """Add a channel; the bot is in it only if its user id is among `members`."""
+        """Add a channel (id generated unless given); the bot is in it only if among `members`."""
         channel = Channel(
-            id=self.new_id("G" if private else "C"),
+            id=channel_id or self.new_id("G" if private else "C"),
             name=name.lstrip("#"),
             is_private=private,
             members=set(members),
