@@ -206,7 +206,7 @@ def test_time_arguments() -> None:
 
 
 async def test_seeding_is_idempotent(db: Database) -> None:
-    assert await seed_database(db, START) == [c.name for c in COMMUNITIES]
+    assert await seed_database(db, START) == [c.form.name for c in COMMUNITIES]
     assert await seed_database(db, START) == []
 
     async with db.reading() as session:

@@ -6,7 +6,7 @@ database) agree about who is who.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,12 +37,7 @@ class DemoChannel:
 @dataclass(frozen=True)
 class DemoCommunity:
     channel_id: str
-    name: str
-    description: str
-    timezone: str
-    coordinators: list[str] = field(default_factory=list)
-    reviewers: list[str] = field(default_factory=list)
-    sponsors: list[str] = field(default_factory=list)
+    form: SetupForm
 
 
 ANA = DemoMember("U0DEMOANA", "ana", "Ana Silva", "Europe/Lisbon")
@@ -69,21 +64,25 @@ CHANNELS = (GENERAL, COP_SALES, COP_SRE, COP_DESIGN, LEADERSHIP)
 COMMUNITIES = (
     DemoCommunity(
         COP_SALES.channel_id,
-        "Sales Engineering",
-        "Winning technical sales: demos, proofs of concept, objections.",
-        "America/New_York",
-        coordinators=[BEN.user_id],
-        reviewers=[EMMA.user_id],
-        sponsors=[ANA.user_id],
+        SetupForm(
+            "Sales Engineering",
+            "Winning technical sales: demos, proofs of concept, objections.",
+            "America/New_York",
+            coordinators=[BEN.user_id],
+            reviewers=[EMMA.user_id],
+            sponsors=[ANA.user_id],
+        ),
     ),
     DemoCommunity(
         COP_SRE.channel_id,
-        "Site Reliability",
-        "Running production services reliably.",
-        "Europe/Paris",
-        coordinators=[CHLOE.user_id],
-        reviewers=[DEV.user_id],
-        sponsors=[ANA.user_id],
+        SetupForm(
+            "Site Reliability",
+            "Running production services reliably.",
+            "Europe/Paris",
+            coordinators=[CHLOE.user_id],
+            reviewers=[DEV.user_id],
+            sponsors=[ANA.user_id],
+        ),
     ),
 )
 
@@ -129,23 +128,15 @@ async def seed_database(db: Database, now: datetime) -> list[str]:
         for demo in COMMUNITIES:
             if await community_in_channel(session, workspace.id, demo.channel_id) is not None:
                 continue  # already there (perhaps edited since): leave it as it is
-            form = SetupForm(
-                name=demo.name,
-                description=demo.description,
-                timezone=demo.timezone,
-                coordinators=list(demo.coordinators),
-                reviewers=list(demo.reviewers),
-                sponsors=list(demo.sponsors),
-            )
             apply_setup(
                 session,
                 None,
                 workspace_id=workspace.id,
                 channel_id=demo.channel_id,
                 is_private=by_id[demo.channel_id].private,
-                form=form,
-                by_user=demo.coordinators[0],
+                form=demo.form,
+                by_user=demo.form.coordinators[0],
                 now=now,
             )
-            created.append(demo.name)
+            created.append(demo.form.name)
     return created

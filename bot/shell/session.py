@@ -456,9 +456,9 @@ class Shell:
         )
         if created:
             where = ", ".join(
-                f"{c.name} (#{self.emu.state.channels[c.channel_id].name})"
+                f"{c.form.name} (#{self.emu.state.channels[c.channel_id].name})"
                 for c in COMMUNITIES
-                if c.name in created
+                if c.form.name in created
             )
             self.console.print(f"Seeded the demo workspace: {where}.")
         members = " ".join(f"@{m.name}" for m in MEMBERS)
