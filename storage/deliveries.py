@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
+from storage.outbox_queries import notify_outbox
 
 
 async def enqueue(
@@ -48,4 +49,5 @@ async def enqueue(
     )
     session.add(delivery)
     await session.flush()
+    await notify_outbox(session)  # wakes the leader, on whichever replica, once this commits
     return delivery

@@ -29,10 +29,6 @@ class Lane:
     coalesce_key: str | None = None
     delivery_id: int | None = None
 
-    @property
-    def paced(self) -> bool:
-        return self.channel is not None
-
     def condition(self) -> ColumnElement[bool]:
         if self.channel is not None:
             return Delivery.channel == self.channel
@@ -58,6 +54,7 @@ class Head:
 
     lane: Lane
     id: int
+    method: str
     next_attempt_at: datetime
     leased_until: datetime | None
 
@@ -98,6 +95,7 @@ async def lane_heads(session: AsyncSession, limit: int) -> list[Head]:
             Delivery.workspace_id,
             Delivery.channel,
             Delivery.coalesce_key,
+            Delivery.method,
             Delivery.next_attempt_at,
             Delivery.leased_until,
         )
@@ -106,47 +104,67 @@ async def lane_heads(session: AsyncSession, limit: int) -> list[Head]:
         .limit(limit)
     )
     heads: dict[Lane, Head] = {}
-    for id_, workspace_id, channel, coalesce_key, next_attempt_at, leased_until in rows:
+    for id_, workspace_id, channel, coalesce_key, method, next_attempt_at, leased_until in rows:
         lane = lane_of(channel, workspace_id, coalesce_key, id_)
         if lane not in heads:
-            heads[lane] = Head(lane, id_, next_attempt_at, leased_until)
+            heads[lane] = Head(lane, id_, method, next_attempt_at, leased_until)
     return list(heads.values())
 
 
-async def lane_head(session: AsyncSession, lane: Lane) -> Head | None:
-    """The oldest pending delivery of one lane."""
-    row = (
-        await session.execute(
-            select(Delivery.id, Delivery.next_attempt_at, Delivery.leased_until)
-            .where(Delivery.status == PENDING, lane.condition())
-            .order_by(Delivery.id)
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else Head(lane, row[0], row[1], row[2])
+async def lane_pending(session: AsyncSession, lane: Lane, limit: int) -> list[Head]:
+    """The oldest pending deliveries of one lane, in the order they must go."""
+    rows = await session.execute(
+        select(Delivery.id, Delivery.method, Delivery.next_attempt_at, Delivery.leased_until)
+        .where(Delivery.status == PENDING, lane.condition())
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return [Head(lane, *row) for row in rows]
+
+
+# Why a delivery could not be leased: a newer one of its coalesce key replaces it; it is no longer
+# pending (sent, failed, superseded by enqueue); or it is not due or another sender holds it.
+Refusal = Literal["superseded", "gone", "busy"]
 
 
 async def lease(
     session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, until: datetime
-) -> Lease | Literal["superseded"] | None:
-    """Take a due delivery until `until`, counting the attempt; None if it is not due or taken.
+) -> Lease | Refusal:
+    """Take a due delivery until `until`, counting the attempt.
 
     A coalesced delivery with a newer one of the same key is superseded instead (the newer state
     wins), and leasing one supersedes the older pending ones of its key.
     """
-    row = await session.scalar(
-        select(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status == PENDING,
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.leased_until.is_(None), Delivery.leased_until <= now),
+    row = (
+        await session.execute(
+            select(
+                Delivery.id,
+                Delivery.workspace_id,
+                Delivery.key,
+                Delivery.method,
+                Delivery.channel,
+                Delivery.coalesce_key,
+                Delivery.payload,
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.next_attempt_at,
+                Delivery.leased_until,
+                Delivery.last_error,
+                Delivery.created_at,
+            )
+            .where(Delivery.id == delivery_id)
+            # PostgreSQL: a row another sender is leasing is skipped; SQLite: BEGIN IMMEDIATE
+            # already makes this the only writer.
+            .with_for_update(skip_locked=True)
         )
-        # PostgreSQL: rows another sender holds are skipped; SQLite: BEGIN IMMEDIATE serializes.
-        .with_for_update(skip_locked=True)
-    )
+    ).first()
     if row is None:
-        return None
+        return "busy"
+    if row.status != PENDING:
+        return "gone"
+    if row.next_attempt_at > now or (row.leased_until is not None and row.leased_until > now):
+        return "busy"
+    this = Delivery.id == row.id
     if row.coalesce_key is not None:
         same_key = (Delivery.workspace_id == row.workspace_id) & (
             Delivery.coalesce_key == row.coalesce_key
@@ -155,9 +173,11 @@ async def lease(
             select(Delivery.id).where(same_key, Delivery.id > row.id).limit(1)
         )
         if newer is not None:
-            row.status = DeliveryStatus.SUPERSEDED
-            row.leased_until = None
-            row.lease_owner = None
+            await session.execute(
+                update(Delivery)
+                .where(this)
+                .values(status=DeliveryStatus.SUPERSEDED, leased_until=None, lease_owner=None)
+            )
             return "superseded"
         await session.execute(
             update(Delivery)
@@ -170,7 +190,13 @@ async def lease(
             .values(status=DeliveryStatus.SUPERSEDED, leased_until=None, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
-    taken = Lease(
+    await session.execute(
+        update(Delivery)
+        .where(this)
+        .values(attempts=row.attempts + 1, leased_until=until, lease_owner=owner)
+        .execution_options(synchronize_session=False)
+    )
+    return Lease(
         id=row.id,
         key=row.key,
         method=row.method,
@@ -181,10 +207,6 @@ async def lease(
         lease_expired=row.leased_until is not None,
         previous_error=row.last_error,
     )
-    row.attempts += 1
-    row.leased_until = until
-    row.lease_owner = owner
-    return taken
 
 
 def _held(delivery_id: int, owner: str) -> tuple[ColumnElement[bool], ...]:
@@ -234,9 +256,7 @@ async def mark_failed(session: AsyncSession, delivery_id: int, *, owner: str, er
     done = await session.execute(
         update(Delivery)
         .where(*_held(delivery_id, owner))
-        .values(
-            status=DeliveryStatus.FAILED, last_error=error, leased_until=None, lease_owner=None
-        )
+        .values(status=DeliveryStatus.FAILED, last_error=error, leased_until=None, lease_owner=None)
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1

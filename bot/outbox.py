@@ -1,0 +1,506 @@
+"""The outbox sender: sends owed Slack calls in order, at Slack's pace, at least once, never twice.
+
+A delivery is leased in one short transaction, sent, then marked in another. Deliveries for
+one channel form a lane: sent one at a time, in id order, `channel_spacing` apart; lanes run side
+by side. A 429's Retry-After holds back its method on every lane. Transient errors are retried
+with capped, jittered exponential back-off; permanent ones fail at once, with the reason.
+
+Two kinds of time, kept apart on purpose: the domain clock (`clock`, injected, moved by tests and
+the shell) decides what is *due* and when a lease *expires* (`next_attempt_at`, `leased_until`,
+compared with rows other processes wrote); real waits (channel pacing, Retry-After) are
+`asyncio` sleeps on the event loop's monotonic clock, because Slack counts wall seconds whatever
+the domain clock says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+import aiohttp
+from prometheus_client import Gauge
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.clock import Clock
+from bot.metrics import Metrics
+from storage import outbox_queries as q
+from storage.db import Database
+from storage.outbox_queries import Lane, Lease
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+DELIVERY_EVENT_TYPE = "doughnut_delivery"
+# Slack errors that say "not now" rather than "never".
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "service_unavailable",
+        "fatal_error",
+        "internal_error",
+        "request_timeout",
+    }
+)
+# Methods whose retry could post twice; each post carries its key so it can be found again.
+POSTS = frozenset({"chat.postMessage"})
+UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
+# After these, Slack certainly did not perform the call: a retry needs no history lookup.
+NOT_PERFORMED = frozenset({"ratelimited", "rate_limited"})
+DEFAULT_RETRY_AFTER = 1.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong with a call: the reason stored on the row, and whether to retry."""
+
+    reason: str
+    transient: bool
+    retry_after: float | None = None
+
+
+def classify(error: BaseException) -> Failure:
+    """Sort a failed Slack call into transient (retry) or permanent (fail now)."""
+    if isinstance(error, SlackApiError):
+        response = error.response
+        status = int(getattr(response, "status_code", 200) or 200)
+        data = response.data if isinstance(response.data, dict) else {}
+        reason = str(data.get("error") or f"http_{status}")
+        if status == 429:
+            return Failure(reason, True, _retry_after(response))
+        return Failure(reason, status >= 500 or reason in TRANSIENT_ERRORS)
+    if isinstance(error, TimeoutError):
+        return Failure("timeout", True)
+    if isinstance(error, aiohttp.ClientError | ConnectionError):
+        return Failure(f"connection_error: {type(error).__name__}", True)
+    if isinstance(error, SlackClientError):
+        return Failure(f"client_error: {type(error).__name__}", False)
+    return Failure(f"unexpected: {type(error).__name__}", True)
+
+
+def _retry_after(response: Any) -> float:
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("Retry-After", DEFAULT_RETRY_AFTER)))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
+def with_delivery_key(metadata: Any, key: str) -> dict[str, Any]:
+    """Message metadata carrying the delivery key, keeping whatever metadata the payload had."""
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    event_payload = metadata.get("event_payload")
+    event_payload = event_payload if isinstance(event_payload, dict) else {}
+    return {
+        "event_type": metadata.get("event_type") or DELIVERY_EVENT_TYPE,
+        "event_payload": {**event_payload, "key": key},
+    }
+
+
+def result_of(data: Any) -> dict[str, Any]:
+    """The parts of Slack's answer worth keeping on the row (where the message is)."""
+    if not isinstance(data, dict):
+        return {}
+    kept = {k: data[k] for k in ("channel", "ts", "message_ts") if isinstance(data.get(k), str)}
+    view = data.get("view")
+    if isinstance(view, dict) and isinstance(view.get("id"), str):
+        kept["view_id"] = view["id"]
+    files = data.get("files")
+    if isinstance(files, list):
+        kept["file_ids"] = [f["id"] for f in files if isinstance(f, dict) and "id" in f]
+    return kept
+
+
+_DEPTH_GAUGES: WeakKeyDictionary[Metrics, Gauge] = WeakKeyDictionary()
+
+
+def depth_gauge(metrics: Metrics) -> Gauge:
+    """The outbox depth gauge, registered once per registry however many senders there are."""
+    gauge = _DEPTH_GAUGES.get(metrics)
+    if gauge is None:
+        gauge = Gauge(
+            "doughnut_outbox_depth",
+            "Deliveries still owed to Slack (pending), as of the last drain.",
+            registry=metrics.registry,
+        )
+        _DEPTH_GAUGES[metrics] = gauge
+    return gauge
+
+
+def default_owner() -> str:
+    """Who holds a lease, for the logs and for telling senders apart."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class OutboxSender:
+    """Sends the outbox's deliveries; run by the leader only (see `bot.leader`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: AsyncWebClient,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        lease_seconds: float = 60.0,
+        send_timeout: float = 20.0,
+        max_attempts: int = 8,
+        base_backoff: float = 2.0,
+        max_backoff: float = 300.0,
+        channel_spacing: float = 1.0,
+        batch_size: int = 500,
+        max_lanes: int = 32,
+        lane_batch: int = 50,
+        poll_interval: float = 3.0,
+        history_limit: int = 100,
+        history_margin: timedelta = timedelta(minutes=10),
+        shutdown_grace: float = 5.0,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if send_timeout >= lease_seconds:
+            # Otherwise a slow send could outlive its lease and be taken over while in flight.
+            raise ValueError("send_timeout must be shorter than lease_seconds")
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.metrics = metrics
+        self.lease = timedelta(seconds=lease_seconds)
+        self.send_timeout = send_timeout
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.channel_spacing = channel_spacing
+        self.batch_size = batch_size
+        self.max_lanes = max_lanes
+        self.lane_batch = lane_batch
+        self.poll_interval = poll_interval
+        self.history_limit = history_limit
+        self.history_margin = history_margin
+        self.shutdown_grace = shutdown_grace
+        self.owner = (owner or default_owner())[:64]
+        self._rng = rng or random.Random()
+        self._depth = depth_gauge(metrics)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lanes: dict[Lane, asyncio.Task[int]] = {}
+        # Monotonic instants (event loop time) before which a channel / a method must wait.
+        self._channel_free_at: dict[str, float] = {}
+        self._method_free_at: dict[str, float] = {}
+
+    def wake(self) -> None:
+        """Look at the outbox now (called after a transaction that enqueued deliveries commits)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send deliveries as they come, until `stop` is set; then let in-flight sends finish."""
+        log.info("outbox sender %s started", self.owner)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self._dispatch()
+                    await self._update_depth()
+                except Exception:
+                    log.exception("outbox dispatch failed; trying again shortly")
+                await _first_set(self._wake, stop, seconds=self.poll_interval)
+        finally:
+            await self._shut_down()
+            log.info("outbox sender %s stopped", self.owner)
+
+    async def drain_once(self) -> int:
+        """Send what is due now (waiting out pacing and Retry-After); how many were settled."""
+        await self._dispatch()
+        lanes = list(self._lanes.values())
+        settled = sum(await asyncio.gather(*lanes)) if lanes else 0
+        await self._update_depth()
+        return settled
+
+    # lanes
+
+    async def _dispatch(self) -> None:
+        """Start a lane for every channel (or coalesce key) whose oldest delivery is due."""
+        async with self.db.reading() as session:
+            heads = await q.lane_heads(session, self.batch_size)
+        now = self.clock.now()
+        for head in heads:
+            if len(self._lanes) >= self.max_lanes:
+                break  # the rest start on a later pass
+            if head.lane in self._lanes or not head.is_due(now):
+                continue
+            task = asyncio.create_task(self._run_lane(head.lane), name=f"outbox {head.lane}")
+            self._lanes[head.lane] = task
+            task.add_done_callback(partial(self._lane_done, head.lane))
+
+    def _lane_done(self, lane: Lane, task: asyncio.Task[int]) -> None:
+        if self._lanes.get(lane) is task:
+            del self._lanes[lane]
+        if not task.cancelled() and task.exception() is None and task.result() > 0:
+            self._wake.set()  # more may have arrived meanwhile
+
+    async def _run_lane(self, lane: Lane) -> int:
+        """Send one lane's due deliveries in order; stop at the first one that is not due."""
+        settled = 0
+        try:
+            while not self._stopping.is_set():
+                async with self.db.reading() as session:
+                    batch = await q.lane_pending(session, lane, self.lane_batch)
+                if not batch:
+                    break
+                for head in batch:
+                    if self._stopping.is_set() or not head.is_due(self.clock.now()):
+                        return settled  # keep the lane's order: nothing passes a waiting one
+                    await self._wait_turn(lane, head.method)
+                    if self._stopping.is_set():
+                        return settled
+                    leased = await self._lease(head.id)
+                    if leased == "busy":
+                        return settled  # another sender holds it, or it was rescheduled
+                    if leased == "gone":
+                        continue
+                    if leased == "superseded":
+                        self.metrics.deliveries.labels(outcome="superseded").inc()
+                        settled += 1
+                        continue
+                    assert isinstance(leased, Lease)
+                    outcome = await self._deliver(leased, lane)
+                    if outcome == "retried":
+                        break  # look again: a 429 leaves it due, a back-off does not
+                    settled += 1
+        except Exception:
+            log.exception("outbox lane %s stopped; it resumes on the next pass", lane)
+        return settled
+
+    async def _wait_turn(self, lane: Lane, method: str) -> None:
+        """Real-time wait: the channel's pacing and the method's Retry-After."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            ready_at = self._method_free_at.get(method, 0.0)
+            if lane.channel is not None:
+                ready_at = max(ready_at, self._channel_free_at.get(lane.channel, 0.0))
+            delay = ready_at - loop.time()
+            if delay <= 0:
+                return
+            await _first_set(self._stopping, seconds=delay)
+
+    async def _lease(self, delivery_id: int) -> Lease | q.Refusal:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            return await q.lease(
+                session, delivery_id, owner=self.owner, now=now, until=now + self.lease
+            )
+
+    # one delivery
+
+    async def _deliver(self, lease: Lease, lane: Lane) -> str:
+        """Send one leased delivery and settle it: "sent", "retried" or "failed"."""
+        try:
+            if self._may_have_been_posted(lease):
+                found = await self._find_posted(lease)
+                if found is not None:
+                    log.info(
+                        "delivery %s (%s to %s) was already posted (ts %s); not posting again",
+                        lease.id,
+                        lease.method,
+                        lease.channel,
+                        found.get("ts"),
+                    )
+                    return await self._settle_sent(lease, found)
+            if lane.channel is not None:
+                loop = asyncio.get_running_loop()
+                self._channel_free_at[lane.channel] = loop.time() + self.channel_spacing
+            response = await asyncio.wait_for(self._send(lease), self.send_timeout)
+        except Exception as error:
+            return await self._settle_failure(lease, classify(error))
+        return await self._settle_sent(lease, result_of(response.data))
+
+    def _may_have_been_posted(self, lease: Lease) -> bool:
+        if lease.method not in POSTS:
+            return False  # the others are state-setting (views.publish, chat.update) or ephemeral
+        if lease.lease_expired:
+            return True  # its sender died between sending and marking, or before sending
+        return lease.attempts > 1 and lease.previous_error not in NOT_PERFORMED
+
+    async def _send(self, lease: Lease) -> AsyncSlackResponse:
+        payload = dict(lease.payload)
+        if lease.method in POSTS:
+            payload["metadata"] = with_delivery_key(payload.get("metadata"), lease.key)
+        if lease.method in UPLOADS:
+            return await self.client.files_upload_v2(**payload)
+        return await self.client.api_call(lease.method, json=payload)
+
+    async def _find_posted(self, lease: Lease) -> dict[str, Any] | None:
+        """The message this delivery already posted, from the channel's recent history."""
+        channel = str(lease.payload.get("channel") or lease.channel or "")
+        try:
+            if channel[:1] in ("U", "W"):  # a post to a user lands in the app's DM with them
+                opened = await asyncio.wait_for(
+                    self.client.conversations_open(users=channel), self.send_timeout
+                )
+                channel = opened["channel"]["id"]
+            # Message ts are wire (wall) time; a domain clock moved ahead (tests, the shell) must
+            # not push the window past the message.
+            since = min(lease.created_at, datetime.now(UTC)) - self.history_margin
+            oldest = f"{since.timestamp():.6f}"
+            thread_ts = lease.payload.get("thread_ts")
+            if thread_ts:
+                lookup = self.client.conversations_replies(
+                    channel=channel,
+                    ts=str(thread_ts),
+                    oldest=oldest,
+                    limit=self.history_limit,
+                    include_all_metadata=True,
+                )
+            else:
+                lookup = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    limit=self.history_limit,
+                    include_all_metadata=True,
+                )
+            history = await asyncio.wait_for(lookup, self.send_timeout)
+        except SlackApiError as error:
+            failure = classify(error)
+            if failure.transient:
+                raise
+            # Better a rare duplicate than a message that never arrives.
+            log.warning(
+                "delivery %s: could not look in %s's history (%s); posting it again",
+                lease.id,
+                channel,
+                failure.reason,
+            )
+            return None
+        for message in history.get("messages") or []:
+            event_payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if event_payload.get("key") == lease.key:
+                return {"channel": channel, "ts": message.get("ts"), "recovered": True}
+        return None
+
+    # settling
+
+    async def _settle_sent(self, lease: Lease, result: dict[str, Any]) -> str:
+        async with self.db.transaction() as session:
+            held = await q.mark_sent(
+                session, lease.id, owner=self.owner, now=self.clock.now(), result=result
+            )
+        if not held:
+            log.warning("delivery %s was sent but another sender had taken it over", lease.id)
+        self.metrics.deliveries.labels(outcome="sent").inc()
+        return "sent"
+
+    async def _settle_failure(self, lease: Lease, failure: Failure) -> str:
+        if failure.retry_after is not None:
+            loop = asyncio.get_running_loop()
+            free_at = loop.time() + failure.retry_after
+            self._method_free_at[lease.method] = max(
+                free_at, self._method_free_at.get(lease.method, 0.0)
+            )
+        if failure.transient and lease.attempts < self.max_attempts:
+            # A 429 waits in real time (above), so the row is due again at once.
+            delay = 0.0 if failure.retry_after is not None else self._backoff(lease.attempts)
+            async with self.db.transaction() as session:
+                await q.mark_retry(
+                    session,
+                    lease.id,
+                    owner=self.owner,
+                    at=self.clock.now() + timedelta(seconds=delay),
+                    error=failure.reason,
+                )
+            log.warning(
+                "delivery %s (%s to %s) failed: %s; attempt %d of %d, retrying in %.1fs",
+                lease.id,
+                lease.method,
+                lease.channel,
+                failure.reason,
+                lease.attempts,
+                self.max_attempts,
+                failure.retry_after if failure.retry_after is not None else delay,
+            )
+            self.metrics.deliveries.labels(outcome="retried").inc()
+            return "retried"
+        reason = failure.reason
+        if failure.transient:
+            reason = f"{reason} (gave up after {lease.attempts} attempts)"
+        async with self.db.transaction() as session:
+            await q.mark_failed(session, lease.id, owner=self.owner, error=reason)
+        log.error(
+            "delivery %s (%s to %s) failed for good: %s",
+            lease.id,
+            lease.method,
+            lease.channel,
+            reason,
+        )
+        self.metrics.deliveries.labels(outcome="failed").inc()
+        return "failed"
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential, capped, with jitter (half fixed, half random) so retries spread out."""
+        ceiling = min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    # housekeeping
+
+    async def _update_depth(self) -> None:
+        async with self.db.reading() as session:
+            self._depth.set(await q.pending_count(session))
+
+    async def _shut_down(self) -> None:
+        """Let in-flight sends finish (their waits end at once); cancel what outlives the grace."""
+        self._stopping.set()
+        try:
+            lanes = list(self._lanes.values())
+            if lanes:
+                _, late = await asyncio.wait(lanes, timeout=self.shutdown_grace)
+                for task in late:
+                    task.cancel()  # its lease expires; the next leader looks before resending
+                await asyncio.gather(*late, return_exceptions=True)
+        finally:
+            self._stopping.clear()
+
+
+async def _first_set(*events: asyncio.Event, seconds: float) -> None:
+    """Wait until one of `events` is set, or `seconds` pass."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def outbox_leader_work(deps: Deps, **options: Any) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """What the leader runs: an outbox sender, woken by `deps.wake_outbox()`, until it resigns."""
+
+    async def lead(resign: asyncio.Event) -> None:
+        sender = OutboxSender(deps.db, deps.client, deps.clock, deps.metrics, **options)
+        deps.outbox_wakers.append(sender.wake)
+        try:
+            await sender.run(resign)
+        finally:
+            deps.outbox_wakers.remove(sender.wake)
+
+    return lead
