@@ -31,7 +31,7 @@ class Lane:
 
     def condition(self) -> ColumnElement[bool]:
         if self.channel is not None:
-            return Delivery.channel == self.channel
+            return (Delivery.channel == self.channel) & (Delivery.workspace_id == self.workspace_id)
         if self.coalesce_key is not None:
             return (
                 Delivery.channel.is_(None)
@@ -81,7 +81,7 @@ class Lease:
 
 def lane_of(channel: str | None, workspace_id: int, coalesce_key: str | None, id: int) -> Lane:
     if channel is not None:
-        return Lane(channel=channel)
+        return Lane(channel=channel, workspace_id=workspace_id)
     if coalesce_key is not None:
         return Lane(workspace_id=workspace_id, coalesce_key=coalesce_key)
     return Lane(delivery_id=id)
