@@ -15,7 +15,7 @@ from bot.leader import Leadership
 from bot.outbox import outbox_leader_work
 from bot.server import build_web_app
 from bot.settings import Settings
-from scheduler import Scheduler, run_scheduler
+from scheduler import Scheduler, build_scheduler, run_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -57,7 +57,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await socket_handler.connect_async()
 
     leadership = Leadership(db, on_notify=bot_app.deps.wake_outbox)
-    leading = asyncio.create_task(leadership.run(stop, leader_work(bot_app, Scheduler())))
+    leading = asyncio.create_task(leadership.run(stop, leader_work(bot_app, build_scheduler(db))))
     try:
         await stop.wait()
         log.info("stopping: no new requests, finishing those in flight")

@@ -44,3 +44,25 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
 
     assert await scheduler.tick(MONDAY_9) == ["fine"]
     assert ran == ["fine"]
+
+
+async def test_handled_event_ids_are_forgotten_after_a_day(db) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from scheduler import build_scheduler
+    from storage.models import ProcessedEvent
+    from storage.workspaces import claim_event, get_or_create_workspace
+
+    async with db.transaction() as session:
+        workspace = await get_or_create_workspace(
+            session, key="T1", team_id="T1", enterprise_id=None,
+            is_enterprise_install=False, now=MONDAY_9,
+        )  # fmt: skip
+        assert await claim_event(session, workspace.id, "Ev0OLD", MONDAY_9 - timedelta(hours=25))
+        assert await claim_event(session, workspace.id, "Ev0NEW", MONDAY_9 - timedelta(hours=23))
+
+    assert await build_scheduler(db).tick(MONDAY_9) == ["forget handled event ids"]
+
+    async with db.reading() as session:
+        kept = list(await session.scalars(select(ProcessedEvent.event_id)))
+    assert kept == ["Ev0NEW"]

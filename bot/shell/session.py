@@ -39,7 +39,7 @@ from bot.settings import SettingsError, load_settings
 from bot.shell import render
 from bot.shell.render import Button, Rendered
 from bot.shell.seed import COMMUNITIES, GENERAL, MEMBERS, demo_workspace, seed_database
-from scheduler import Scheduler
+from scheduler import Scheduler, build_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -332,7 +332,7 @@ class Shell:
         self.clock: MovableClock = clock or ShellClock()
         self.verbose = verbose
         self.log_path = log_path
-        self.scheduler = Scheduler()
+        self.scheduler: Scheduler | None = None  # built with the database, at start
         self.user_id = MEMBERS[0].user_id
         self.channel_id = GENERAL.channel_id
         self.buttons: list[ClickTarget] = []
@@ -377,6 +377,7 @@ class Shell:
         self._logging.install()
 
         self.db = Database(db_url)
+        self.scheduler = build_scheduler(self.db)
         try:
             await upgrade(self.db)
             created = await seed_database(self.db, self.clock.now())
@@ -439,6 +440,7 @@ class Shell:
                 await asyncio.wait_for(self._stop.wait(), SCHEDULER_PERIOD_SECONDS)
             if not self._stop.is_set():
                 try:
+                    assert self.scheduler is not None
                     await self.scheduler.tick(self.clock.now())
                 except Exception:
                     log.exception("the scheduler's tick failed")
@@ -1161,6 +1163,7 @@ class Shell:
         self.console.print(f"It is {self._time_text(self.clock.now())}.")
         if not arg:
             return
+        assert self.scheduler is not None
         ran = await self.scheduler.tick(self.clock.now())
         if ran:
             self.console.print(f"Scheduled jobs run: {', '.join(ran)}.")
