@@ -46,11 +46,30 @@ class DoughnutApp(AsyncApp):
             self.listened["commands"].add(command)
         return super().command(command, *args, **kwargs)
 
-    def event(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+    def event(
+        self,
+        event: Any,
+        matchers: Any = None,
+        *args: Any,
+        include_bots: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         name = event.get("type") if isinstance(event, dict) else event
         if isinstance(name, str):
             self.listened["events"].add(name)
-        return super().event(event, *args, **kwargs)
+        if name in MESSAGE_EVENTS and not include_bots:
+            matchers = [*(matchers or []), sent_by_a_person]
+        return super().event(event, matchers, *args, **kwargs)
+
+    def message(
+        self, keyword: Any = "", matchers: Any = None, *args: Any, include_bots: bool = False,
+        **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        """Like Bolt's, but messages from bots (this one included) only with `include_bots`."""
+        self.listened["events"].add("message")
+        if not include_bots:
+            matchers = [*(matchers or []), sent_by_a_person]
+        return super().message(keyword, matchers, *args, **kwargs)
 
     def shortcut(self, constraints: Any, *args: Any, **kwargs: Any) -> Any:
         self._remember_shortcut(constraints)
@@ -87,6 +106,15 @@ class DoughnutApp(AsyncApp):
             response = _failure_response(kind, error, reference)
         self.deps.metrics.observe_request(kind, response.status, time.perf_counter() - started)
         return response
+
+
+MESSAGE_EVENTS = ("message", "app_mention")
+
+
+async def sent_by_a_person(body: dict[str, Any]) -> bool:
+    """A listener matcher: the message was not posted by a bot or an integration."""
+    event = body.get("event") or {}
+    return not event.get("bot_id") and event.get("subtype") != "bot_message"
 
 
 def make_client(settings: Settings) -> AsyncWebClient:

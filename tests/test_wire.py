@@ -143,3 +143,28 @@ async def test_an_event_that_fails_for_a_passing_reason_is_retried_by_slack(bot:
     assert (retry.status, again.status) == (200, 200)
     assert len(attempts) == 2  # the failed try and the retry; the third is a duplicate
     assert await count(bot, ProcessedEvent) == 1
+
+
+async def test_messages_from_bots_reach_only_listeners_that_ask_for_them(bot: Bot) -> None:
+    heard_by_default: list[str] = []
+    heard_with_bots: list[str] = []
+
+    @bot.app.message("standup")
+    async def default(message):  # type: ignore[no-untyped-def]
+        heard_by_default.append(message["text"])
+
+    @bot.app.message("standup", include_bots=True)
+    async def with_bots(message):  # type: ignore[no-untyped-def]
+        heard_with_bots.append(message["text"])
+
+    general = bot.channel("general")
+    await bot.driver.say(bot.user("alice"), general, "standup from a person")
+    for i, author in enumerate(({"bot_id": "B0OTHER"}, {"subtype": "bot_message"})):
+        await bot.driver.event(
+            {"type": "message", "channel": general, "text": f"standup from a bot {i}",
+             "ts": f"170000000{i}.000100", "channel_type": "channel", **author}
+        )  # fmt: skip
+
+    assert heard_by_default == ["standup from a person"]
+    # Bolt runs the first listener that matches: the person's message stopped at the first.
+    assert heard_with_bots == ["standup from a bot 0", "standup from a bot 1"]
