@@ -139,3 +139,22 @@ async def test_uninstall_is_remembered(bot: Bot) -> None:
     async with bot.db.reading() as session:
         workspace = await session.scalar(select(Workspace))
     assert workspace is not None and workspace.uninstalled_at == bot.clock.now()
+
+
+async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) -> None:
+    from bot.outbox import outbox_leader_work
+
+    stop = asyncio.Event()
+    # A poll interval far longer than the wait below: only the post-commit wake-up can do it.
+    leading = asyncio.create_task(outbox_leader_work(bot.app.deps, poll_interval=600)(stop))
+    try:
+        await asyncio.sleep(0.2)  # the sender's first (empty) pass
+        await bot.driver.open_home(bot.user("alice"))
+        for _ in range(100):
+            if bot.user("alice") in bot.state.home_views:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await leading
+    assert "Your communities" in str(bot.state.home_views[bot.user("alice")]["blocks"])
