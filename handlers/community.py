@@ -38,6 +38,9 @@ COORDINATORS_ONLY = (
     "can change it. Ask one of them, or start a community in another channel."
 )
 NOT_A_CHANNEL = "Run `/doughnut setup` in the channel you want to make a community."
+LOADING_FAILED = (
+    ":warning: Sorry, I couldn't load this form and nothing was saved. Close it and try again."
+)
 
 
 # ---- Block Kit (pure) -------------------------------------------------------------------------
@@ -303,6 +306,19 @@ async def open_setup_form(
     """Open a modal at once (the trigger expires in 3 s), then fill it in with what we know."""
     opened = await client.views_open(trigger_id=trigger_id, view=loading_modal())
     view_id = opened["view"]["id"]
+    try:
+        view = await _setup_view(client, uow, deps, user_id, channel_id)
+    except Exception:
+        # Don't leave the person looking at "One moment…"; the error handler logs and replies.
+        await client.views_update(view_id=view_id, view=notice_modal(LOADING_FAILED))
+        raise
+    await client.views_update(view_id=view_id, view=view)
+
+
+async def _setup_view(
+    client: AsyncWebClient, uow: UnitOfWork, deps: Deps, user_id: str, channel_id: str | None
+) -> dict[str, Any]:
+    """The form, prefilled, or the reason this person can't use it here."""
     user_task = client.users_info(user=user_id)
     access_task = channel_access(client, channel_id) if channel_id else _no_channel()
     user, access = await asyncio.gather(user_task, access_task)
@@ -313,8 +329,7 @@ async def open_setup_form(
         async with uow.reading() as (session, workspace):
             if workspace is not None:
                 existing = await community_in_channel(session, workspace.id, channel_id)
-    view = _form_or_refusal(channel_id, access, existing, user_id, user_tz)
-    await client.views_update(view_id=view_id, view=view)
+    return _form_or_refusal(channel_id, access, existing, user_id, user_tz)
 
 
 async def _no_channel() -> ChannelAccess:

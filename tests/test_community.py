@@ -218,3 +218,16 @@ async def test_a_new_member_of_a_community_channel_gets_a_welcome_dm(bot: Bot) -
     assert "Welcome to *Site Reliability*" in welcomes[0].text or "Site Reliability" in str(
         welcomes[0].blocks
     )
+
+
+async def test_a_slack_failure_while_loading_the_form_is_explained_in_the_modal(bot: Bot) -> None:
+    alice = bot.user("alice")
+    bot.emu.fail("users.info", error="internal_error", status=500)
+
+    reply = await bot.driver.command(alice, bot.channel("general"), "/doughnut", "setup")
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert "something went wrong" in reply.json["text"]
+    modal = bot.state.modal_stack(alice)[-1]
+    assert "couldn't load this form" in str(modal["blocks"])
+    assert await communities(bot) == []
