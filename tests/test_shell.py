@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from bot.cli import cli
 from bot.clock import ManualClock
 from bot.shell import render, run_script
+from bot.shell.clock import parse_time
 from bot.shell.render import NameBook, render_blocks, render_view, to_plain
 from bot.shell.seed import COMMUNITIES, seed_database
-from bot.shell.session import parse_time, slack_text
+from bot.shell.wire_text import slack_text
 from storage.db import Database
 from storage.models import Community, RoleName
 

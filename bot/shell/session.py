@@ -11,16 +11,14 @@ import asyncio
 import contextlib
 import io
 import logging
-import re
 import secrets
-import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -30,15 +28,26 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from bot.app import DoughnutApp, create_app, make_client
-from bot.clock import Clock
 from bot.emulator import BOT_TOKEN, Channel, Message, SlackDriver, SlackEmulator
 from bot.emulator.driver import Reply
 from bot.outbox import OutboxSender
 from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import SettingsError, load_settings
-from bot.shell import render
+from bot.shell import forms, render
+from bot.shell.clock import MovableClock, ShellClock, parse_time
+from bot.shell.forms import Cancelled
+from bot.shell.io import (
+    WIDTH,
+    LineReader,
+    ScriptReader,
+    ShellLogging,
+    TerminalReader,
+    describe_error,
+    make_console,
+)
 from bot.shell.render import Button, Rendered
 from bot.shell.seed import COMMUNITIES, GENERAL, MEMBERS, demo_workspace, seed_database
+from bot.shell.wire_text import slack_text
 from scheduler import Scheduler, build_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
@@ -51,7 +60,6 @@ SCHEDULER_PERIOD_SECONDS = 30.0
 # The local Slack does not rate-limit; a short pacing keeps the shell snappy.
 SHELL_CHANNEL_SPACING = 0.05
 MAX_DRAIN_PASSES = 20
-WIDTH = 100
 
 HELP = """\
 Type a message to post it in the current channel (`@doughnut …` asks the bot a question),
@@ -80,211 +88,6 @@ class ShellStartupError(Exception):
     """The shell could not start; the message says why in one line."""
 
 
-class ShellClock:
-    """Wall time plus an offset that `:time` moves (the domain's time, not the wire's)."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def set(self, moment: datetime) -> None:
-        self._offset = moment - datetime.now(UTC)
-
-    def advance(self, delta: timedelta) -> datetime:
-        self._offset += delta
-        return self.now()
-
-
-class MovableClock(Clock, Protocol):
-    def set(self, moment: datetime) -> None: ...
-
-    def advance(self, delta: timedelta) -> datetime: ...
-
-
-# ---- input -------------------------------------------------------------------------------------
-
-
-class LineReader(Protocol):
-    async def read(self, prompt: str) -> str | None:
-        """The next line (without its newline), or None at the end of input."""
-        ...
-
-
-class ScriptReader:
-    """Lines from a script; each is echoed after its prompt so the transcript reads well."""
-
-    def __init__(self, lines: Iterable[str], console: Console) -> None:
-        self._lines = iter(lines)
-        self._console = console
-
-    async def read(self, prompt: str) -> str | None:
-        line = next(self._lines, None)
-        if line is None:
-            return None
-        line = line.rstrip("\r\n")
-        self._console.print(Text(prompt + line))
-        return line
-
-
-class TerminalReader:
-    """Lines typed at a terminal, with readline's line editing and history."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-        self._history = Path.home() / ".doughnut_shell_history"
-        try:
-            import readline
-        except ImportError:  # no readline on this platform: plain input() still works
-            self._readline = None
-        else:
-            self._readline = readline
-            with contextlib.suppress(OSError):
-                readline.read_history_file(self._history)
-
-    async def read(self, prompt: str) -> str | None:
-        # asyncio.run's SIGINT handler would cancel the whole session; at the prompt, Ctrl-C
-        # only abandons the line.
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            while True:
-                try:
-                    # Blocking on purpose: nothing runs until the next input anyway, and the
-                    # outbox is drained after each one.
-                    return input(prompt)  # noqa: ASYNC250
-                except EOFError:
-                    self._console.print()
-                    return None
-                except KeyboardInterrupt:
-                    self._console.print("\n(:quit or Ctrl-D to leave)")
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    def close(self) -> None:
-        if self._readline is not None:
-            with contextlib.suppress(OSError):
-                self._readline.write_history_file(self._history)
-
-
-# ---- logs --------------------------------------------------------------------------------------
-
-
-class ErrorCollector(logging.Handler):
-    """Keeps the ERROR records the bot logs, to show them after each input."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def describe_error(error: BaseException) -> str:
-    """One line: the exception's type and, for Slack errors, Slack's error code."""
-    response = getattr(error, "response", None)
-    if response is not None and hasattr(response, "get") and response.get("error"):
-        return f"{type(error).__name__}: {response.get('error')}"
-    first_line = (str(error).strip().splitlines() or [""])[0][:200]
-    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
-
-
-@dataclass
-class _Logging:
-    """The shell's logging: WARNING and above to a file, ERROR also collected for the screen."""
-
-    path: Path
-    errors: ErrorCollector = field(default_factory=ErrorCollector)
-    file: logging.Handler | None = None
-    previous_level: int = logging.WARNING
-
-    def install(self) -> None:
-        root = logging.getLogger()
-        self.previous_level = root.level
-        self.file = logging.FileHandler(self.path, encoding="utf-8", delay=True)
-        self.file.setLevel(logging.WARNING)
-        self.file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(self.file)
-        root.addHandler(self.errors)
-        root.setLevel(logging.WARNING)
-
-    def uninstall(self) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self.errors)
-        if self.file is not None:
-            root.removeHandler(self.file)
-            self.file.close()
-        root.setLevel(self.previous_level)
-
-
-# ---- text typed into Slack -----------------------------------------------------------------------
-
-_AT_NAME = re.compile(r"(?<![\w<@])@([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
-_HASH_NAME = re.compile(r"(?<![\w<#&])#([a-z0-9][a-z0-9_-]*)", re.IGNORECASE)
-_SPECIAL = {"here", "channel", "everyone"}
-
-
-def slack_text(
-    text: str,
-    users: dict[str, str],
-    channels: dict[str, str],
-    *,
-    command: bool,
-) -> str:
-    """What Slack sends for typed text: `&<>` escaped, known `@name` / `#channel` as links.
-
-    `users` and `channels` map names to ids. Commands declared with `should_escape` get
-    `<@U…|name>`; messages carry `<@U…>`.
-    """
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    def user(match: re.Match[str]) -> str:
-        name = match.group(1).rstrip(".")
-        rest = match.group(1)[len(name) :]
-        if name.lower() in _SPECIAL:
-            return f"<!{name.lower()}>{rest}"
-        user_id = users.get(name.lower())
-        if user_id is None:
-            return match.group(0)
-        return (f"<@{user_id}|{name}>" if command else f"<@{user_id}>") + rest
-
-    def channel(match: re.Match[str]) -> str:
-        name = match.group(1)
-        channel_id = channels.get(name.lower())
-        return f"<#{channel_id}|{name}>" if channel_id else match.group(0)
-
-    return _HASH_NAME.sub(channel, _AT_NAME.sub(user, escaped))
-
-
-# ---- time ------------------------------------------------------------------------------------
-
-_DELTA = re.compile(r"(\d+)\s*([wdhm])")
-_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
-
-
-def parse_time(arg: str, now: datetime) -> datetime:
-    """`+2d`, `+1d3h`, `+90m`, `2026-12-04 15:00` (UTC) or ISO with an offset; ValueError else."""
-    arg = arg.strip()
-    if arg.startswith("+"):
-        body = arg[1:].replace(" ", "")
-        parts = _DELTA.findall(body)
-        if not parts or "".join(n + u for n, u in parts) != body:
-            raise ValueError(f"can't read {arg!r}: use +30m, +3h, +2d or +1w")
-        delta = timedelta(**{_UNITS[u]: 0 for u in _UNITS})
-        for number, unit in parts:
-            delta += timedelta(**{_UNITS[unit]: int(number)})
-        return now + delta
-    try:
-        moment = datetime.fromisoformat(arg.replace(" ", "T", 1) if " " in arg else arg)
-    except ValueError:
-        raise ValueError(f"can't read {arg!r}: use +2d or 2026-12-04 15:00") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-# ---- the session ---------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class ClickTarget:
     """A rendered button and where it lives (a view, or a message in a channel)."""
@@ -294,10 +97,6 @@ class ClickTarget:
     channel_id: str | None = None
     message_ts: str | None = None
     ephemeral: Message | None = None
-
-
-class Cancelled(Exception):
-    """The person typed :cancel (or the input ended) in a modal."""
 
 
 @dataclass
@@ -342,7 +141,7 @@ class Shell:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
-        self._logging: _Logging | None = None
+        self._logging: ShellLogging | None = None
         self.db: Database | None = None
         self.emu: SlackEmulator
         self.driver: SlackDriver
@@ -373,7 +172,7 @@ class Shell:
         log_path = self.log_path or (
             Path(str(url.database)).with_suffix(".log") if sqlite_file else Path(DEFAULT_LOG)
         )
-        self._logging = _Logging(log_path)
+        self._logging = ShellLogging(log_path)
         self._logging.install()
 
         self.db = Database(db_url)
@@ -577,6 +376,14 @@ class Shell:
             if not c.is_im and not c.is_mpim and (not c.is_private or user_id in c.members)
         ]
 
+    def _directory(self) -> forms.Directory:
+        return forms.Directory(
+            users=self._user_ids(),
+            channels=self._channel_ids(),
+            member_list=self._member_list(),
+            channel_list=" ".join(f"#{c.name}" for c in self._visible_channels(self.user_id)),
+        )
+
     # -- output
 
     def note(self, text: str, style: str = "dim") -> None:
@@ -667,7 +474,7 @@ class Shell:
             if view is None:
                 break
             self.show_view(view)
-            if _inputs(view) and view.get("submit"):
+            if forms.inputs(view) and view.get("submit"):
                 self._show_errors()
                 await self.fill_modal(view)
                 continue
@@ -783,7 +590,7 @@ class Shell:
 
     async def fill_modal(self, view: dict[str, Any]) -> None:
         """Ask for each input of the modal, submit it, and ask again for fields with errors."""
-        inputs = _inputs(view)
+        inputs = forms.inputs(view)
         labels = {b["block_id"]: render.plain(b.get("label")) for b in inputs}
         values: dict[str, dict[str, Any]] = {}
         typed: dict[str, str] = {}  # asked again, a field offers what was typed, as Slack keeps it
@@ -837,7 +644,7 @@ class Shell:
         default = before if before is not None else render.describe_default(element, self)
         if block.get("hint"):
             self.note(f"  ({render.plain(block['hint'])})")
-        options = _options(element)
+        options = forms.options(element)
         for n, option in enumerate(options, 1):
             self.note(f"    {n}. {render.plain(option.get('text'))}", style="")
         prompt = f"  {label}{' (optional)' if optional else ''}"
@@ -849,59 +656,13 @@ class Shell:
             text = answer or default
             if not text:
                 if optional:
-                    return _empty_state(kind), ""
+                    return forms.empty_state(kind), ""
                 self.note("  This field is required.", style="yellow")
                 continue
             try:
-                return self._state(kind, element, text, options), text
+                return forms.field_state(kind, element, text, options, self._directory()), text
             except ValueError as error:
                 self.note(f"  {error}", style="yellow")
-
-    def _state(
-        self, kind: str, element: dict[str, Any], text: str, options: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """The view state Slack would send for an answer; ValueError says what to type."""
-        if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
-            limit = element.get("max_length")
-            if limit and len(text) > int(limit):
-                raise ValueError(f"At most {limit} characters, please.")
-            if kind == "number_input":
-                float(text)  # ValueError if it isn't a number
-            return {"type": kind, "value": text}
-        if kind in ("multi_users_select", "users_select"):
-            ids = [self._find_user(n) for n in re.split(r"[\s,]+", text) if n]
-            if None in ids or not ids:
-                raise ValueError(f"Type members as @name. Members: {self._member_list()}")
-            if kind == "users_select":
-                return {"type": kind, "selected_user": ids[0]}
-            return {"type": kind, "selected_users": list(dict.fromkeys(ids))}
-        if kind in (
-            "conversations_select",
-            "channels_select",
-            "multi_conversations_select",
-            "multi_channels_select",
-        ):
-            names = self._channel_ids()
-            ids = [names.get(n.lstrip("#").lower()) for n in re.split(r"[\s,]+", text) if n]
-            if None in ids or not ids:
-                shown = " ".join(f"#{c.name}" for c in self._visible_channels(self.user_id))
-                raise ValueError(f"Type a channel as #name. Channels: {shown}")
-            key = "conversation" if "conversation" in kind else "channel"
-            if kind.startswith("multi_"):
-                return {"type": kind, f"selected_{key}s": ids}
-            return {"type": kind, f"selected_{key}": ids[0]}
-        if kind in ("static_select", "radio_buttons", "multi_static_select", "checkboxes"):
-            chosen = [_pick(options, part) for part in re.split(r"[\s,]+", text) if part]
-            if kind in ("static_select", "radio_buttons"):
-                return {"type": kind, "selected_option": chosen[0]}
-            return {"type": kind, "selected_options": chosen}
-        if kind == "datepicker":
-            datetime.strptime(text, "%Y-%m-%d")  # ValueError if not a date
-            return {"type": kind, "selected_date": text}
-        if kind == "timepicker":
-            datetime.strptime(text, "%H:%M")
-            return {"type": kind, "selected_time": text}
-        raise ValueError(f"The shell can't fill a {kind}; leave it empty.")
 
     # -- what people do
 
@@ -1189,52 +950,6 @@ class Shell:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        b
-        for b in view.get("blocks") or []
-        if b.get("type") == "input" and isinstance(b.get("element"), dict) and b.get("block_id")
-    ]
-
-
-def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options += group.get("options") or []
-    return options
-
-
-def _pick(options: list[dict[str, Any]], answer: str) -> dict[str, Any]:
-    if answer.isdigit() and 1 <= int(answer) <= len(options):
-        return options[int(answer) - 1]
-    for option in options:
-        if render.plain(option.get("text")).lower() == answer.lower():
-            return option
-    raise ValueError(f"Pick a number from 1 to {len(options)}.")
-
-
-_EMPTY_KEYS = {
-    "multi_users_select": ("selected_users", []),
-    "multi_conversations_select": ("selected_conversations", []),
-    "multi_channels_select": ("selected_channels", []),
-    "multi_static_select": ("selected_options", []),
-    "checkboxes": ("selected_options", []),
-    "users_select": ("selected_user", None),
-    "conversations_select": ("selected_conversation", None),
-    "channels_select": ("selected_channel", None),
-    "static_select": ("selected_option", None),
-    "radio_buttons": ("selected_option", None),
-    "datepicker": ("selected_date", None),
-    "timepicker": ("selected_time", None),
-}
-
-
-def _empty_state(kind: str) -> dict[str, Any]:
-    """An optional field left empty, as Slack sends it."""
-    key, empty = _EMPTY_KEYS.get(kind, ("value", None))
-    return {"type": kind, key: empty}
-
-
 def _delete_sqlite(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -1252,38 +967,6 @@ def _declared_commands() -> list[str]:
 
 
 # ---- entry points ----------------------------------------------------------------------------
-
-
-class _PlainWriter(io.TextIOBase):
-    """Plain transcripts without the spaces Rich pads lines with."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def write(self, text: str) -> int:
-        self._target.write(_TRAILING_SPACES.sub("\n", text))
-        return len(text)
-
-    def flush(self) -> None:
-        self._target.flush()
-
-
-_TRAILING_SPACES = re.compile(r"[ \t]+\n")
-
-
-def make_console(*, plain: bool, file: Any = None, width: int | None = None) -> Console:
-    """A colourful console for a terminal; plain text (no colours) for scripts and pipes."""
-    if plain:
-        return Console(
-            file=_PlainWriter(file or sys.stdout),
-            no_color=True,
-            force_terminal=False,
-            highlight=False,
-            emoji=False,
-            width=width or WIDTH,
-            soft_wrap=False,
-        )
-    return Console(file=file, highlight=False, emoji=False, width=width)
 
 
 async def run_session(shell: Shell) -> int:
