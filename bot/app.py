@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -123,6 +124,17 @@ def make_client(settings: Settings) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=INLINE_CALL_TIMEOUT)
     client.retry_handlers.clear()
     return client
+
+
+async def open_connection_pool(client: AsyncWebClient) -> Callable[[], Awaitable[None]]:
+    """Give the client one HTTP session for all its calls; returns what closes it.
+
+    Without it slack_sdk opens a session, and so a TLS connection, for every call. Bolt's
+    per-request clients share the session too. It must be made inside the running loop.
+    """
+    session = aiohttp.ClientSession()
+    client.session = session
+    return session.close
 
 
 def create_app(

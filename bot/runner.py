@@ -10,7 +10,7 @@ import signal
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import DoughnutApp, create_app
+from bot.app import DoughnutApp, create_app, open_connection_pool
 from bot.leader import Leadership
 from bot.outbox import outbox_leader_work
 from bot.server import build_web_app
@@ -34,6 +34,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
     db = Database(settings.database_url)
     await upgrade(db)
     bot_app = create_app(settings, db=db)
+    close_pool = await open_connection_pool(bot_app.deps.client)
     socket_mode = settings.slack_app_token is not None
     runner = web.AppRunner(
         build_web_app(bot_app, serve_slack=not socket_mode),
@@ -67,6 +68,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await runner.cleanup()
         stop.set()
         await leading
+        await close_pool()
         await db.dispose()
     log.info("stopped")
 

@@ -18,7 +18,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
-from bot.app import DoughnutApp, create_app, make_client
+from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
 from bot.clock import ManualClock
 from bot.emulator import SlackDriver, SlackEmulator, Workspace
 from bot.outbox import OutboxSender
@@ -170,7 +170,9 @@ async def bot(db: Database) -> AsyncIterator[Bot]:
         doughnut_timezone="Europe/Paris",
     )
     clock = ManualClock(START)
-    app = create_app(settings, client=make_client(settings), db=db, clock=clock)
+    client = make_client(settings)
+    close_pool = await open_connection_pool(client)
+    app = create_app(settings, client=client, db=db, clock=clock)
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -185,4 +187,5 @@ async def bot(db: Database) -> AsyncIterator[Bot]:
     finally:
         await driver.close()
         await runner.cleanup()
+        await close_pool()
         await emu.stop()

@@ -27,7 +27,7 @@ from rich.padding import Padding
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
-from bot.app import DoughnutApp, create_app, make_client
+from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
 from bot.emulator import BOT_TOKEN, Channel, Message, SlackDriver, SlackEmulator
 from bot.emulator.driver import Reply
 from bot.outbox import OutboxSender
@@ -197,6 +197,7 @@ class Shell:
             log_level="WARNING",
         )
         client = make_client(settings)
+        self._cleanups.append(await open_connection_pool(client))
         self.app = create_app(settings, client=client, db=self.db, clock=self.clock)
         runner = web.AppRunner(build_web_app(self.app), access_log=None)
         await runner.setup()
