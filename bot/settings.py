@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
+    @field_validator("slack_client_id", "slack_client_secret")
+    @classmethod
+    def _no_oauth_yet(cls, value: object) -> object:
+        # Bolt would read these from the environment and silently switch to its own OAuth flow.
+        if value:
+            raise ValueError(
+                "installing into many workspaces (OAuth) is not supported yet; unset "
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET and give SLACK_BOT_TOKEN"
+            )
+        return value
+
     @property
     def api_url(self) -> str:
         """The Web API base URL, always ending in a slash as slack_sdk expects."""
@@ -85,4 +96,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

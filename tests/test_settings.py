@@ -34,6 +34,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
         ("DOUGHNUT_TIMEZONE", "Mars/Olympus", "DOUGHNUT_TIMEZONE"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
         ("SLACK_API_URL", "not a url", "SLACK_API_URL"),
+        ("SLACK_CLIENT_ID", "123.456", "SLACK_CLIENT_ID"),
     ],
 )
 def test_a_malformed_setting_fails_with_one_line_naming_it(
