@@ -20,7 +20,7 @@ from bot.deps import Deps
 from bot.failures import SORRY, error_response, is_transient, new_reference, request_kind
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.unit_of_work import UnitOfWork
+from bot.unit_of_work import DuplicateEvent, UnitOfWork
 from storage.db import Database
 
 log = logging.getLogger("doughnut.app")
@@ -100,6 +100,8 @@ class DoughnutApp(AsyncApp):
         response = await super().async_dispatch(req)
         try:
             await uow.finish(ok=response.status < 400)
+        except DuplicateEvent as duplicate:
+            log.info("event %s was already handled; this delivery changed nothing", duplicate)
         except Exception as error:
             # The listener answered, but its record is not stored: the person must not see success.
             reference = new_reference()
@@ -166,7 +168,7 @@ def create_app(
         logger=bolt_logger,
         name="doughnut",
     )
-    app.use(ClaimEventOnce())
+    app.use(EventsOnce())
     app.error(_on_error)
 
     from handlers import register_all
@@ -180,8 +182,8 @@ def _ignore_token_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-class ClaimEventOnce(AsyncMiddleware):
-    """Events once: the id is stored in the listener's transaction; a duplicate is ignored.
+class EventsOnce(AsyncMiddleware):
+    """Events once: the unit of work records `(workspace, event_id)` with the event's effects.
 
     A plain middleware class, not a decorated function: Bolt's argument injection for those
     costs more than the rest of a help command's ack.
@@ -195,20 +197,26 @@ class ClaimEventOnce(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         body = req.body
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await req.context["uow"].claim_event(event_id):
-            event_type = (body.get("event") or {}).get("type")
-            log.info("duplicate event %s (%s) ignored", event_id, event_type)
-            return BoltResponse(status=200, body="")
+        if body.get("type") == "event_callback" and body.get("event_id"):
+            req.context["uow"].expect_event(body["event_id"])
         return await next()
 
 
 async def _on_error(
     error: Exception, body: dict[str, Any], context: AsyncBoltContext
 ) -> BoltResponse:
+    uow: UnitOfWork | None = context.get("uow")
     if isinstance(error, BoltUnhandledRequestError):
         # Slack retries a 404; a request nobody listens to is simply acknowledged.
         log.debug("no listener for %s", request_kind(body))
+        if uow is not None:
+            uow.forget_event()
+        return BoltResponse(status=200, body="")
+    if isinstance(error, DuplicateEvent):
+        log.info("event %s was already handled; this delivery changed nothing", error)
+        if uow is not None:
+            uow.failed = True
+            await uow.rollback()
         return BoltResponse(status=200, body="")
     kind = request_kind(body)
     reference = new_reference()
@@ -221,7 +229,6 @@ async def _on_error(
         reference,
         exc_info=error,
     )
-    uow: UnitOfWork | None = context.get("uow")
     if uow is not None:
         uow.failed = True
         await uow.rollback()

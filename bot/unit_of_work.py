@@ -16,8 +16,18 @@ from storage.models import Workspace
 log = logging.getLogger(__name__)
 
 
+class DuplicateEvent(Exception):
+    """Another delivery of this event was (or is being) handled: this one changes nothing."""
+
+
 class UnitOfWork:
-    """Begins on first use, so a request that only opens a modal touches no database."""
+    """Begins on first use, so a request that only opens a modal touches no database.
+
+    For an event, the first statement of the transaction records `(workspace, event_id)`, so
+    the event's effects commit with it or not at all, and a duplicate delivery stops at its
+    first database use (`DuplicateEvent`). So an event listener may make inline Slack reads
+    before that (they hold no lock) but nothing with an effect: effects go through `deliver`.
+    """
 
     def __init__(self, deps: Deps, identity: dict[str, Any]) -> None:
         self.deps = deps
@@ -25,13 +35,32 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._workspace: Workspace | None = None
         self._wrote_deliveries = False
+        self._event_id: str | None = None
         self.failed = False
+
+    def expect_event(self, event_id: str) -> None:
+        """This request delivers an event: claim its id before anything else is written."""
+        self._event_id = event_id
+
+    def forget_event(self) -> None:
+        """No listener handled it: there is nothing to record."""
+        self._event_id = None
 
     async def session(self) -> AsyncSession:
         if self._session is None:
             self._session = self.deps.db.sessions()
             await self._session.begin()
+            if self._event_id is not None:
+                await self._claim_event(self._event_id)
         return self._session
+
+    async def _claim_event(self, event_id: str) -> None:
+        workspace = await self.workspace()
+        claimed = await workspaces.claim_event(
+            await self.session(), workspace.id, event_id, self.deps.clock.now()
+        )
+        if not claimed:
+            raise DuplicateEvent(event_id)
 
     @property
     def install_key(self) -> str:
@@ -59,13 +88,6 @@ class UnitOfWork:
                 now=self.deps.clock.now(),
             )
         return self._workspace
-
-    async def claim_event(self, event_id: str) -> bool:
-        """Mark an event handled in this transaction; False for a duplicate delivery."""
-        workspace = await self.workspace()
-        return await workspaces.claim_event(
-            await self.session(), workspace.id, event_id, self.deps.clock.now()
-        )
 
     async def deliver(
         self,
@@ -112,7 +134,14 @@ class UnitOfWork:
             await session.close()
 
     async def finish(self, *, ok: bool) -> None:
-        if ok and not self.failed:
-            await self.commit()
-        else:
+        """Commit (recording the event even if the listener wrote nothing) or roll back."""
+        if not ok or self.failed:
             await self.rollback()
+            return
+        try:
+            if self._event_id is not None:
+                await self.session()
+            await self.commit()
+        except BaseException:
+            await self.rollback()
+            raise

@@ -303,6 +303,34 @@ class ChatApi:
         members, cursor = page(sorted(channel.members), args, "member", 100)
         return {"ok": True, "members": members, "response_metadata": {"next_cursor": cursor}}
 
+    def users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A member's conversations that the bot can see (private ones only if it is in them)."""
+        user_id = args.get("user") or self.ws.bot_user_id
+        if user_id not in self.ws.users:
+            raise ApiError("user_not_found")
+        types = set(str(args.get("types") or "public_channel").split(","))
+        wanted = []
+        for channel in self.ws.channels.values():
+            kind = (
+                "im" if channel.is_im
+                else "mpim" if channel.is_mpim
+                else "private_channel" if channel.is_private
+                else "public_channel"
+            )  # fmt: skip
+            if kind not in types or user_id not in channel.members:
+                continue
+            if channel.is_private and self.ws.bot_user_id not in channel.members:
+                continue
+            if channel.is_archived and as_bool(args.get("exclude_archived")):
+                continue
+            wanted.append(channel)
+        chunk, cursor = page(wanted, args, "conversation", 100)
+        return {
+            "ok": True,
+            "channels": [c.to_api(self.ws.bot_user_id) for c in chunk],
+            "response_metadata": {"next_cursor": cursor},
+        }
+
     def conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.channel(args.get("channel"))
         if channel.is_private or channel.is_im or channel.is_mpim:

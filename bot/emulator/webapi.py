@@ -31,6 +31,7 @@ METHODS = (
     "reactions.remove",
     "users.info",
     "users.list",
+    "users.conversations",
     "views.open",
     "views.push",
     "views.update",
