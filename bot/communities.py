@@ -90,3 +90,19 @@ def apply_setup(
     queries.set_roles(community, RoleName.REVIEWER, form.reviewers)
     queries.set_roles(community, RoleName.SPONSOR, form.sponsors)
     return community
+
+
+def communities_for(
+    user_id: str, communities: list[Community], member_of: set[str]
+) -> tuple[list[Community], list[Community]]:
+    """A member's communities (a role, or in the channel) and the public ones they could join.
+
+    A private community is never shown to someone outside it.
+    """
+    mine = [
+        c
+        for c in communities
+        if c.channel_id in member_of or any(r.user_id == user_id for r in c.roles)
+    ]
+    others = [c for c in communities if c not in mine and not c.is_private]
+    return mine, others

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import Block, actions, button, context, divider, header, section
+from bot.communities import communities_for
 from bot.deps import Deps
 from bot.text import channel_link, escape
 from bot.unit_of_work import UnitOfWork
 from storage.communities import communities_of_workspace
 from storage.models import Community
 
+log = logging.getLogger(__name__)
+
 # Slack's limit for a Home tab; the list is cut well before it.
 HOME_MAX_BLOCKS = 100
 COMMUNITIES_SHOWN = 30
+# users.conversations pages of 200: enough for 1,000 channels within the event's 3 seconds.
+CHANNEL_PAGES = 5
 
 
-def home_view(user_id: str, communities: list[Community]) -> dict[str, Any]:
+def home_view(user_id: str, mine: list[Community], others: list[Community]) -> dict[str, Any]:
     """The Home tab for one person (pure: plain data in, a view out)."""
-    mine = [c for c in communities if any(r.user_id == user_id for r in c.roles)]
-    others = [c for c in communities if c not in mine and not c.is_private]
     blocks: list[Block] = [
         header("Doughnut"),
         section(
@@ -39,7 +45,7 @@ def home_view(user_id: str, communities: list[Community]) -> dict[str, Any]:
     if mine:
         blocks += [_community_line(c, user_id) for c in mine[:COMMUNITIES_SHOWN]]
     else:
-        blocks.append(context("You have no role in a community yet."))
+        blocks.append(context("You are not in a community yet: join one below, or set one up."))
     if others:
         blocks += [divider(), section("*Other communities*")]
         blocks += [_community_line(c, user_id) for c in others[:COMMUNITIES_SHOWN]]
@@ -52,16 +58,43 @@ def _community_line(community: Community, user_id: str) -> Block:
     return section(f"*{escape(community.name)}* in {channel_link(community.channel_id)}{role_text}")
 
 
-async def home_opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
+async def channels_of(client: AsyncWebClient, user_id: str) -> set[str]:
+    """The channels a member is in, as far as the bot can see; empty when Slack won't say."""
+    found: set[str] = set()
+    cursor = None
+    try:
+        for _ in range(CHANNEL_PAGES):
+            page = await client.users_conversations(
+                user=user_id,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            found.update(channel["id"] for channel in page.get("channels") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as error:
+        # The Home tab still shows the communities where the member has a role.
+        log.warning("users.conversations failed for the Home tab: %s", error.response.get("error"))
+    return found
+
+
+async def home_opened(
+    event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     if event.get("tab") != "home":
         return
     user_id = event["user"]
+    member_of = await channels_of(client, user_id)  # before the database: a read holds no lock
     uow: UnitOfWork = context["uow"]
     workspace = await uow.workspace()
     communities = await communities_of_workspace(await uow.session(), workspace.id)
+    mine, others = communities_for(user_id, communities, member_of)
     await uow.deliver(
         "views.publish",
-        {"user_id": user_id, "view": home_view(user_id, communities)},
+        {"user_id": user_id, "view": home_view(user_id, mine, others)},
         coalesce_key=f"home:{user_id}",
     )
 

@@ -832,3 +832,18 @@ async def test_invalid_ack_body_is_recorded(
     assert (ack.method, ack.ok, ack.error) == ("command", False, "invalid_blocks")
     assert emu.state.ephemerals_for(alice) == []
     assert emu.calls == []  # acks are not Web API calls
+
+
+async def test_users_conversations_lists_what_the_bot_can_see(
+    emu: SlackEmulator, client: AsyncWebClient
+) -> None:
+    alice = emu.state.user_by_name("alice").id
+    hidden = emu.state.add_channel("hidden", private=True, members=[alice])
+    shared = emu.state.add_channel("shared", private=True, members=[alice, emu.state.bot_user_id])
+
+    public_only = await client.users_conversations(user=alice)
+    both = await client.users_conversations(user=alice, types="public_channel,private_channel")
+
+    assert {c["name"] for c in public_only["channels"]} == {"general", "random"}
+    names = {c["name"] for c in both["channels"]}
+    assert shared.name in names and hidden.name not in names

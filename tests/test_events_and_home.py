@@ -50,34 +50,56 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert len(welcomes) == 1
 
 
+def home_sections(bot: Bot, user: str) -> tuple[str, str]:
+    """What a member's Home tab lists under "Your communities" and under "Other communities"."""
+    shown = str(bot.state.home_views[user]["blocks"])
+    mine, _, others = shown.partition("*Other communities*")
+    return mine, others
+
+
 async def test_home_tab_shows_my_communities_and_roles(bot: Bot) -> None:
     alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    dave = bot.state.add_user("dave").id  # in no channel yet
     await make_community(bot, "general", "Site Reliability", alice, reviewers=[bob])
     secret = bot.state.add_channel("leads", private=True, members=[alice, bot.state.bot_user_id])
     await make_community(bot, "leads", "Leadership <circle>", alice)
 
-    await bot.driver.open_home(bob)
-    await bot.driver.open_home(carol)
+    for user in (bob, carol, dave, alice):
+        await bot.driver.open_home(user)
     await bot.settle()
 
-    bobs = str(bot.state.home_views[bob]["blocks"])
+    bobs, _ = home_sections(bot, bob)
     assert "*Site Reliability*" in bobs and "you are reviewer" in bobs
-    assert "Leadership" not in bobs  # a private community is not shown to non-members
-    carols = str(bot.state.home_views[carol]["blocks"])
-    assert "You have no role in a community yet." in carols
-    assert "*Site Reliability*" in carols  # listed under other communities
+    carols, _ = home_sections(bot, carol)  # in the channel, without a role
+    assert "*Site Reliability*" in carols and "you are" not in carols
+    daves, others = home_sections(bot, dave)
+    assert "You are not in a community yet" in daves
+    assert "*Site Reliability*" in others
+    everyone_else = str([bot.state.home_views[u]["blocks"] for u in (bob, carol, dave)])
+    assert "Leadership" not in everyone_else  # a private community stays private
+    alices, _ = home_sections(bot, alice)
+    assert "Leadership &lt;circle&gt;" in alices and secret.id in alices
+    assert "you are coordinator" in alices
     actions = [
         e["action_id"]
-        for b in bot.state.home_views[carol]["blocks"]
+        for b in bot.state.home_views[dave]["blocks"]
         if b["type"] == "actions"
         for e in b["elements"]
     ]
     assert actions == [ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION]
 
+
+async def test_home_tab_falls_back_to_roles_when_slack_wont_list_channels(bot: Bot) -> None:
+    alice, carol = bot.user("alice"), bot.user("carol")
+    await make_community(bot, "general", "Site Reliability", alice)
+    bot.emu.fail("users.conversations", error="internal_error", status=500, times=2)
+
     await bot.driver.open_home(alice)
+    await bot.driver.open_home(carol)
     await bot.settle()
-    alices = str(bot.state.home_views[alice]["blocks"])
-    assert "Leadership &lt;circle&gt;" in alices and secret.id in alices
+
+    assert "*Site Reliability*" in home_sections(bot, alice)[0]
+    assert "*Site Reliability*" in home_sections(bot, carol)[1]
 
 
 async def test_home_opened_twice_before_sending_publishes_only_the_latest(bot: Bot) -> None:
