@@ -21,6 +21,7 @@ from bot.failures import SORRY, error_response, is_transient, new_reference, req
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.unit_of_work import DuplicateEvent, UnitOfWork
+from handlers import register_all
 from storage.db import Database
 
 log = logging.getLogger("doughnut.app")
@@ -170,9 +171,6 @@ def create_app(
     )
     app.use(EventsOnce())
     app.error(_on_error)
-
-    from handlers import register_all
-
     register_all(app, deps)
     return app
 
