@@ -38,6 +38,9 @@ COORDINATORS_ONLY = (
     "can change it. Ask one of them, or start a community in another channel."
 )
 NOT_A_CHANNEL = "Run `/doughnut setup` in the channel you want to make a community."
+ALREADY_A_COMMUNITY = (
+    "{channel} is already the {name} community: run `/doughnut setup` there to edit it."
+)
 LOADING_FAILED = (
     ":warning: Sorry, I couldn't load this form and nothing was saved. Close it and try again."
 )
@@ -183,7 +186,7 @@ def setup_modal(channel_id: str | None, form: SetupForm, *, editing: bool) -> di
         "title": plain("Edit community" if editing else "Set up a community"),
         "submit": plain("Save"),
         "close": plain("Cancel"),
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": json.dumps({"channel_id": channel_id, "editing": editing}),
         "blocks": blocks,
     }
 
@@ -392,8 +395,10 @@ async def submit_setup(
 ) -> None:
     user_id = body["user"]["id"]
     values = view["state"]["values"]
-    channel_id = json.loads(view.get("private_metadata") or "{}").get("channel_id")
-    if channel_id is None:
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    channel_id, editing = metadata.get("channel_id"), bool(metadata.get("editing"))
+    picked = channel_id is None  # opened from the Home tab, the channel chosen in the form
+    if picked:
         channel_id = (
             values.get(ids.SETUP_CHANNEL_BLOCK, {}).get(ids.SETUP_CHANNEL_ACTION, {})
         ).get("selected_conversation")
@@ -417,6 +422,16 @@ async def submit_setup(
     existing = await community_in_channel(session, workspace.id, channel_id)
     if existing is not None and not may_edit(existing, user_id):
         await ack(response_action="update", view=notice_modal(_coordinators_only(existing)))
+        return
+    if existing is not None and not editing:
+        # A form for a new community must not overwrite one it never showed.
+        already = ALREADY_A_COMMUNITY.format(
+            channel=channel_link(channel_id), name=escape(existing.name)
+        )
+        if picked:
+            await ack(response_action="errors", errors={ids.SETUP_CHANNEL_BLOCK: already})
+        else:
+            await ack(response_action="update", view=notice_modal(already))
         return
     community = apply_setup(
         session,

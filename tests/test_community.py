@@ -231,3 +231,19 @@ async def test_a_slack_failure_while_loading_the_form_is_explained_in_the_modal(
     modal = bot.state.modal_stack(alice)[-1]
     assert "couldn't load this form" in str(modal["blocks"])
     assert await communities(bot) == []
+
+
+async def test_a_second_new_community_form_does_not_overwrite_the_first(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    first_form = await open_setup(bot, alice, general)
+    second_form = await open_setup(bot, alice, general)
+    await bot.driver.view_submission(alice, second_form, setup_values(coordinators=[alice]))
+
+    reply = await bot.driver.view_submission(
+        alice, first_form, setup_values(name="Overwritten", coordinators=[alice])
+    )
+
+    assert reply.json["response_action"] == "update"
+    assert "is already the Site Reliability community" in str(reply.json["view"]["blocks"])
+    [community] = await communities(bot)
+    assert community.name == "Site Reliability"

@@ -180,3 +180,35 @@ async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) ->
         stop.set()
         await leading
     assert "Your communities" in str(bot.state.home_views[bot.user("alice")]["blocks"])
+
+
+async def test_setup_from_home_will_not_overwrite_an_existing_community(bot: Bot) -> None:
+    alice = bot.user("alice")
+    await make_community(bot, "general", "Site Reliability", alice)
+    await bot.driver.open_home(alice)
+    await bot.settle()
+    await bot.driver.block_actions(
+        alice,
+        [{"type": "button", "action_id": ids.HOME_SETUP_ACTION, "block_id": "a"}],
+        view=bot.state.home_views[alice],
+    )
+    form = bot.state.modal_stack(alice)[-1]
+    values = setup_values(name="Blank slate", coordinators=[alice])
+    values[ids.SETUP_CHANNEL_BLOCK] = {
+        ids.SETUP_CHANNEL_ACTION: {
+            "type": "conversations_select",
+            "selected_conversation": bot.channel("general"),
+        }
+    }
+
+    reply = await bot.driver.view_submission(alice, form, values)
+
+    assert reply.json["response_action"] == "errors"
+    assert "run `/doughnut setup` there to edit it" in reply.json["errors"][ids.SETUP_CHANNEL_BLOCK]
+    async with bot.db.reading() as session:
+        from sqlalchemy import select
+
+        from storage.models import Community
+
+        names = list(await session.scalars(select(Community.name)))
+    assert names == ["Site Reliability"]
