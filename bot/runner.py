@@ -11,7 +11,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import DoughnutApp, create_app, open_connection_pool
-from bot.leader import Leadership
+from bot.leader import Leadership, LeaderWork
 from bot.outbox import outbox_leader_work
 from bot.server import build_web_app
 from bot.settings import Settings
@@ -73,7 +73,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
     log.info("stopped")
 
 
-def leader_work(bot_app: DoughnutApp, scheduler: Scheduler):  # type: ignore[no-untyped-def]
+def leader_work(bot_app: DoughnutApp, scheduler: Scheduler) -> LeaderWork:
     """What only the leader runs: the outbox sender and the scheduler, until it resigns."""
     send_outbox = outbox_leader_work(bot_app.deps)
 

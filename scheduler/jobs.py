@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from scheduler.loop import Job, Scheduler
@@ -17,7 +18,7 @@ PRUNE_EVERY = timedelta(hours=1)
 PRUNE_EVENTS = "forget handled event ids"
 
 
-def every(period: timedelta):  # type: ignore[no-untyped-def]
+def every(period: timedelta) -> Callable[[datetime, datetime | None], bool]:
     """Due at the first tick, then once `period` has passed since the last run."""
 
     def is_due(now: datetime, last: datetime | None) -> bool:

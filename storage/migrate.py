@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from storage.db import Database
 
@@ -40,7 +40,7 @@ async def upgrade(db: Database, revision: str = "head") -> None:
                 await conn.commit()
 
 
-def _upgrade(sync_connection, revision: str) -> None:  # type: ignore[no-untyped-def]
+def _upgrade(sync_connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
     command.upgrade(config, revision)

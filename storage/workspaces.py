@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ProcessedEvent, Workspace
+from storage.models import Base, ProcessedEvent, Workspace
 
 
-def _insert(session: AsyncSession, model: type):  # type: ignore[no-untyped-def]
+def _insert(session: AsyncSession, model: type[Base]) -> PgInsert | SqliteInsert:
+    """An INSERT that can say ON CONFLICT DO NOTHING, in this session's dialect."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.models import Base
@@ -13,7 +14,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def run_with(connection) -> None:  # type: ignore[no-untyped-def]
+def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
