@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +58,26 @@ def validate_setup(form: SetupForm) -> dict[str, str]:
 def may_edit(community: Community, user_id: str) -> bool:
     """Only a community's coordinators may change it."""
     return user_id in community.holders(RoleName.COORDINATOR)
+
+
+class SetupVerdict(enum.Enum):
+    CREATE = "create"
+    EDIT = "edit"
+    COORDINATORS_ONLY = "coordinators_only"
+    ALREADY_A_COMMUNITY = "already_a_community"
+
+
+def setup_verdict(existing: Community | None, user_id: str, *, editing: bool) -> SetupVerdict:
+    """May this person set up the channel (`existing`: its community, if any)?
+
+    `editing` says the form showed the existing community; a form for a new one must never
+    overwrite a community it did not show.
+    """
+    if existing is None:
+        return SetupVerdict.CREATE
+    if not may_edit(existing, user_id):
+        return SetupVerdict.COORDINATORS_ONLY
+    return SetupVerdict.EDIT if editing else SetupVerdict.ALREADY_A_COMMUNITY
 
 
 def apply_setup(

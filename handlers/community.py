@@ -14,7 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import Block, context, ephemeral, message, plain, section
-from bot.communities import SetupField, SetupForm, apply_setup, may_edit, validate_setup
+from bot.communities import (
+    SetupField,
+    SetupForm,
+    SetupVerdict,
+    apply_setup,
+    setup_verdict,
+    validate_setup,
+)
 from bot.deps import Deps
 from bot.text import channel_link, escape, mention
 from bot.unit_of_work import UnitOfWork
@@ -348,9 +355,10 @@ def _form_or_refusal(
 ) -> dict[str, Any]:
     if channel_id is not None and not access.visible:
         return notice_modal(INVITE_FIRST.format(channel=channel_link(channel_id)))
-    if existing is not None and channel_id is not None:
-        if not may_edit(existing, user_id):
-            return notice_modal(_coordinators_only(existing))
+    verdict = setup_verdict(existing, user_id, editing=existing is not None)
+    if existing is not None and verdict is SetupVerdict.COORDINATORS_ONLY:
+        return notice_modal(_coordinators_only(existing))
+    if existing is not None and verdict is SetupVerdict.EDIT:
         return setup_modal(channel_id, form_of(existing), editing=True)
     form = SetupForm(name="", description="", timezone=user_tz, coordinators=[user_id])
     return setup_modal(channel_id, form, editing=False)
@@ -420,11 +428,11 @@ async def submit_setup(
     workspace = await uow.workspace()
     session = await uow.session()
     existing = await community_in_channel(session, workspace.id, channel_id)
-    if existing is not None and not may_edit(existing, user_id):
+    verdict = setup_verdict(existing, user_id, editing=editing)
+    if existing is not None and verdict is SetupVerdict.COORDINATORS_ONLY:
         await ack(response_action="update", view=notice_modal(_coordinators_only(existing)))
         return
-    if existing is not None and not editing:
-        # A form for a new community must not overwrite one it never showed.
+    if existing is not None and verdict is SetupVerdict.ALREADY_A_COMMUNITY:
         already = ALREADY_A_COMMUNITY.format(
             channel=channel_link(channel_id), name=escape(existing.name)
         )
