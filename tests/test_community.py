@@ -215,9 +215,8 @@ async def test_a_new_member_of_a_community_channel_gets_a_welcome_dm(bot: Bot) -
     dm = bot.state.dm_channel(dave).id
     welcomes = [m for m in bot.state.history(dm) if m.user == bot.state.bot_user_id]
     assert len(welcomes) == 1
-    assert "Welcome to *Site Reliability*" in welcomes[0].text or "Site Reliability" in str(
-        welcomes[0].blocks
-    )
+    assert welcomes[0].text == "Welcome to Site Reliability!"
+    assert f"Welcome to *Site Reliability* in <#{general}>" in str(welcomes[0].blocks)
 
 
 async def test_a_slack_failure_while_loading_the_form_is_explained_in_the_modal(bot: Bot) -> None:

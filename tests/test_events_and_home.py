@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import select
 
 import handlers.community
 from bot import ids
+from bot.outbox import outbox_leader_work
+from storage.models import Community, Workspace
 from tests.conftest import Bot
 from tests.test_community import open_setup, setup_values
 
@@ -150,10 +153,6 @@ async def test_home_buttons_open_help_and_the_setup_form(bot: Bot) -> None:
 
 
 async def test_uninstall_is_remembered(bot: Bot) -> None:
-    from sqlalchemy import select
-
-    from storage.models import Workspace
-
     await bot.driver.open_home(bot.user("alice"))
     reply = await bot.driver.event({"type": "app_uninstalled", "event_ts": "1.0"})
 
@@ -164,8 +163,6 @@ async def test_uninstall_is_remembered(bot: Bot) -> None:
 
 
 async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) -> None:
-    from bot.outbox import outbox_leader_work
-
     stop = asyncio.Event()
     # A poll interval far longer than the wait below: only the post-commit wake-up can do it.
     leading = asyncio.create_task(outbox_leader_work(bot.app.deps, poll_interval=600)(stop))
@@ -206,9 +203,5 @@ async def test_setup_from_home_will_not_overwrite_an_existing_community(bot: Bot
     assert reply.json["response_action"] == "errors"
     assert "run `/doughnut setup` there to edit it" in reply.json["errors"][ids.SETUP_CHANNEL_BLOCK]
     async with bot.db.reading() as session:
-        from sqlalchemy import select
-
-        from storage.models import Community
-
         names = list(await session.scalars(select(Community.name)))
     assert names == ["Site Reliability"]

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot import ids
+from bot.app import create_app
 from bot.manifest import (
     dump_manifest,
     http_manifest,
@@ -19,6 +20,8 @@ from bot.manifest import (
     manifest_declarations,
     manifest_path,
 )
+from bot.settings import load_settings
+from storage.db import Database
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2] / "shared" / "slack" / "manifest.schema.1.0.0.json"
@@ -265,10 +268,6 @@ def test_dump_manifest_round_trips_and_keeps_key_order(manifest) -> None:
 
 
 def test_the_manifest_declares_exactly_what_the_app_listens_to() -> None:
-    from bot.app import create_app
-    from bot.settings import load_settings
-    from storage.db import Database
-
     settings = load_settings(
         slack_bot_token="xoxb-test", slack_signing_secret="s", database_url="sqlite:///:memory:"
     )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scheduler import Job, Scheduler
+from sqlalchemy import select
+
+from scheduler import Job, Scheduler, build_scheduler
+from storage.db import Database
+from storage.models import ProcessedEvent
+from storage.workspaces import claim_event, get_or_create_workspace
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -46,13 +51,7 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     assert ran == ["fine"]
 
 
-async def test_handled_event_ids_are_forgotten_after_a_day(db) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from scheduler import build_scheduler
-    from storage.models import ProcessedEvent
-    from storage.workspaces import claim_event, get_or_create_workspace
-
+async def test_handled_event_ids_are_forgotten_after_a_day(db: Database) -> None:
     async with db.transaction() as session:
         workspace = await get_or_create_workspace(
             session, key="T1", team_id="T1", enterprise_id=None,
