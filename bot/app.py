@@ -20,14 +20,17 @@ from bot.deps import Deps
 from bot.failures import SORRY, error_response, is_transient, new_reference, request_kind
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.tenancy import Installation
 from bot.unit_of_work import DuplicateEvent, UnitOfWork
 from handlers import register_all
 from storage.db import Database
 
 log = logging.getLogger("doughnut.app")
 
-# Inline Web API calls (views.open, auth.test) must fit in Slack's 3 seconds.
-INLINE_CALL_TIMEOUT = 2
+# Inline Web API calls (views.open) must fit, with the rest of the request, in Slack's 3 seconds.
+INLINE_CALL_TIMEOUT = 2.0
+# The outbox sends after the ack: a slow Slack costs it time, not a person's wait.
+OUTBOX_CALL_TIMEOUT = 20.0
 
 
 class DoughnutApp(AsyncApp):
@@ -121,10 +124,10 @@ async def sent_by_a_person(body: dict[str, Any]) -> bool:
     return not event.get("bot_id") and event.get("subtype") != "bot_message"
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
+def make_client(settings: Settings, *, timeout: float = INLINE_CALL_TIMEOUT) -> AsyncWebClient:
     """A Web API client for SLACK_API_URL with no retry handler that sleeps (the outbox retries)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=INLINE_CALL_TIMEOUT)
+    client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=timeout)  # type: ignore[arg-type]
     client.retry_handlers.clear()
     return client
 
@@ -134,8 +137,10 @@ async def open_connection_pool(client: AsyncWebClient) -> Callable[[], Awaitable
 
     Without it slack_sdk opens a session, and so a TLS connection, for every call. Bolt's
     per-request clients share the session too. It must be made inside the running loop.
+    slack_sdk applies its `timeout` only to sessions it makes itself, so the shared session
+    carries the client's timeout as a hard total.
     """
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
     client.session = session
     return session.close
 
@@ -144,6 +149,8 @@ def create_app(
     settings: Settings,
     *,
     client: AsyncWebClient | None = None,
+    outbox_client: AsyncWebClient | None = None,
+    installation: Installation | None = None,
     db: Database | None = None,
     clock: Clock | None = None,
     metrics: Metrics | None = None,
@@ -156,6 +163,8 @@ def create_app(
         clock=clock or SystemClock(),
         client=client,
         metrics=metrics or Metrics(),
+        outbox_client=outbox_client or client,
+        installation=installation,
     )
     secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("doughnut.bolt")

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.tenancy import Installation
 from storage.db import Database
 
 
@@ -20,6 +21,10 @@ class Deps:
     clock: Clock
     client: AsyncWebClient
     metrics: Metrics
+    # The outbox's own client: a longer timeout than the inline one, its own connection pool.
+    outbox_client: AsyncWebClient
+    # The workspace the bot token serves (from auth.test at start); None only before it is known.
+    installation: Installation | None = None
     # Called after a transaction that wrote deliveries commits (wakes the outbox sender).
     outbox_wakers: list[Callable[[], None]] = field(default_factory=list)
 

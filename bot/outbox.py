@@ -496,7 +496,7 @@ def outbox_leader_work(deps: Deps, **options: Any) -> Callable[[asyncio.Event], 
     """What the leader runs: an outbox sender, woken by `deps.wake_outbox()`, until it resigns."""
 
     async def lead(resign: asyncio.Event) -> None:
-        sender = OutboxSender(deps.db, deps.client, deps.clock, deps.metrics, **options)
+        sender = OutboxSender(deps.db, deps.outbox_client, deps.clock, deps.metrics, **options)
         deps.outbox_wakers.append(sender.wake)
         try:
             await sender.run(resign)

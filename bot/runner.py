@@ -10,11 +10,18 @@ import signal
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import DoughnutApp, create_app, open_connection_pool
+from bot.app import (
+    OUTBOX_CALL_TIMEOUT,
+    DoughnutApp,
+    create_app,
+    make_client,
+    open_connection_pool,
+)
 from bot.leader import Leadership, LeaderWork
 from bot.outbox import outbox_leader_work
 from bot.server import build_web_app
 from bot.settings import Settings
+from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler, run_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
@@ -33,8 +40,14 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
 
     db = Database(settings.database_url)
     await upgrade(db)
-    bot_app = create_app(settings, db=db)
-    close_pool = await open_connection_pool(bot_app.deps.client)
+    client = make_client(settings)
+    outbox_client = make_client(settings, timeout=OUTBOX_CALL_TIMEOUT)
+    close_pool = await open_connection_pool(client)
+    close_outbox_pool = await open_connection_pool(outbox_client)
+    installation = await identify(client)
+    bot_app = create_app(
+        settings, client=client, outbox_client=outbox_client, installation=installation, db=db
+    )
     socket_mode = settings.slack_app_token is not None
     runner = web.AppRunner(
         build_web_app(bot_app, serve_slack=not socket_mode),
@@ -69,6 +82,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         stop.set()
         await leading
         await close_pool()
+        await close_outbox_pool()
         await db.dispose()
     log.info("stopped")
 

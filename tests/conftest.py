@@ -24,6 +24,7 @@ from bot.emulator import SlackDriver, SlackEmulator, Workspace
 from bot.outbox import OutboxSender
 from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
+from bot.tenancy import identify
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
@@ -172,7 +173,8 @@ async def bot(db: Database) -> AsyncIterator[Bot]:
     clock = ManualClock(START)
     client = make_client(settings)
     close_pool = await open_connection_pool(client)
-    app = create_app(settings, client=client, db=db, clock=clock)
+    installation = await identify(client)
+    app = create_app(settings, client=client, installation=installation, db=db, clock=clock)
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

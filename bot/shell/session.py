@@ -48,6 +48,7 @@ from bot.shell.io import (
 from bot.shell.render import Button, Rendered
 from bot.shell.seed import COMMUNITIES, GENERAL, MEMBERS, demo_workspace, seed_database
 from bot.shell.wire_text import slack_text
+from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
@@ -198,7 +199,10 @@ class Shell:
         )
         client = make_client(settings)
         self._cleanups.append(await open_connection_pool(client))
-        self.app = create_app(settings, client=client, db=self.db, clock=self.clock)
+        installation = await identify(client)
+        self.app = create_app(
+            settings, client=client, installation=installation, db=self.db, clock=self.clock
+        )
         runner = web.AppRunner(build_web_app(self.app), access_log=None)
         await runner.setup()
         self._cleanups.append(runner.cleanup)
