@@ -6,13 +6,20 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, MetaData, text
 
 from storage.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant will do; it only has to be the same for every replica.
 MIGRATION_LOCK_KEY = 0x646F7567  # "doug"
+
+
+def target_metadata() -> list[MetaData]:
+    """Every table the migrations own: ours, and those of any store kept in our database."""
+    from storage.models import Base
+
+    return [Base.metadata]
 
 
 def alembic_config(url: str | None = None) -> Config:

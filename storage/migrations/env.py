@@ -8,10 +8,10 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.models import Base
+from storage.migrate import target_metadata as migrated_metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = migrated_metadata()
 
 
 def run_with(connection: Connection) -> None:
