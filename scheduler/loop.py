@@ -66,7 +66,9 @@ class Scheduler:
             for job in self.jobs:
                 if job.per_community:
                     targets = [
-                        Target(c.workspace_id, c.community_id, c.channel_id, c.timezone)
+                        Target(
+                            c.workspace_id, c.community_id, c.channel_id, c.timezone, c.created_at
+                        )
                         for c in communities
                         if job_is_on(c.settings, job.name, job.on_by_default)
                     ]
@@ -80,20 +82,29 @@ class Scheduler:
 
     def _periods_due(self, job: Job, targets: list[Target], now: datetime) -> list[Due]:
         due: list[Due] = []
+        periods: dict[str, Period | None] = {}  # communities share timezones: one lookup each
         for target in targets:
-            tz = zone(target.timezone)
-            if tz is None:
-                if target.timezone not in self._bad_zones:
-                    self._bad_zones.add(target.timezone)
-                    log.warning("no scheduled runs in unknown timezone %r", target.timezone)
+            if target.timezone not in periods:
+                periods[target.timezone] = self._period_due(job, target.timezone, now)
+            period = periods[target.timezone]
+            if period is None or (target.since is not None and period.due < target.since):
                 continue
-            trigger = self._triggers.get((job.name, target.timezone))
-            if trigger is None:
-                trigger = self._triggers[(job.name, target.timezone)] = job.schedule.trigger(tz)
-            fired = latest_due(trigger, now, job.grace)
-            if fired is not None:
-                due.append((job, target, Period(job.every.key(fired, tz), fired)))
+            due.append((job, target, period))
         return due
+
+    def _period_due(self, job: Job, timezone: str, now: datetime) -> Period | None:
+        """The period of the job's latest fire time within its grace window, in `timezone`."""
+        tz = zone(timezone)
+        if tz is None:
+            if timezone not in self._bad_zones:
+                self._bad_zones.add(timezone)
+                log.warning("no scheduled runs in unknown timezone %r", timezone)
+            return None
+        trigger = self._triggers.get((job.name, timezone))
+        if trigger is None:
+            trigger = self._triggers[(job.name, timezone)] = job.schedule.trigger(tz)
+        fired = latest_due(trigger, now, job.grace)
+        return None if fired is None else Period(job.every.key(fired, tz), fired)
 
     async def _run(self, job: Job, target: Target, period: Period, now: datetime) -> bool:
         """Claim the run and queue its deliveries in one transaction; a failure claims nothing."""

@@ -94,6 +94,7 @@ class Target:
     community_id: int
     channel_id: str | None
     timezone: str
+    since: datetime | None = None  # runs due before this (the community's creation) are not owed
 
     @property
     def is_workspace_wide(self) -> bool:
@@ -153,6 +154,7 @@ class Jobs:
         per_community: bool = True,
         grace: timedelta = DEFAULT_GRACE,
         on_by_default: bool = True,
+        timezone: str = "UTC",
     ) -> Callable[[JobRun], JobRun]:
         """Register the decorated function as a job."""
 
@@ -167,7 +169,8 @@ class Jobs:
                     per_community=per_community,
                     grace=grace,
                     on_by_default=on_by_default,
-                )  # fmt: skip
+                    timezone=timezone,
+                )
             )
             return run
 

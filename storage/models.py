@@ -214,7 +214,8 @@ class ScheduledRun(Base):
     """A scheduled job's run for one period, claimed in the transaction that queues its posts."""
 
     __tablename__ = "scheduled_runs"
-    __table_args__ = (UniqueConstraint("workspace_id", "community_id", "job", "period"),)
+    # Job and period first: each tick looks the claims up by them.
+    __table_args__ = (UniqueConstraint("job", "period", "workspace_id", "community_id"),)
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

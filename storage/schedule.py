@@ -34,7 +34,7 @@ async def claim_run(session: AsyncSession, key: RunKey, *, due_at: datetime, now
             due_at=due_at,
             ran_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "community_id", "job", "period"])
+        .on_conflict_do_nothing(index_elements=["job", "period", "workspace_id", "community_id"])
     )
     return result.rowcount == 1
 
@@ -82,6 +82,7 @@ class ScheduledCommunity:
     channel_id: str
     timezone: str
     settings: dict[str, Any]
+    created_at: datetime
 
 
 async def installed_communities(session: AsyncSession) -> list[ScheduledCommunity]:
@@ -93,6 +94,7 @@ async def installed_communities(session: AsyncSession) -> list[ScheduledCommunit
             Community.channel_id,
             Community.timezone,
             Community.settings,
+            Community.created_at,
         )
         .join(Workspace, Workspace.id == Community.workspace_id)
         .where(Workspace.uninstalled_at.is_(None))

@@ -43,12 +43,16 @@ async def add_workspace(db: Database, key: str = "T1") -> int:
 
 
 async def add_community(
-    db: Database, workspace_id: int, channel: str, timezone: str = "Europe/Berlin"
+    db: Database,
+    workspace_id: int,
+    channel: str,
+    timezone: str = "Europe/Berlin",
+    created: datetime = DAY0,
 ) -> int:
     async with db.transaction() as session:
         community = Community(
             workspace_id=workspace_id, channel_id=channel, name=channel, timezone=timezone,
-            settings={}, created_by="U1", created_at=DAY0, updated_at=DAY0,
+            settings={}, created_by="U1", created_at=created, updated_at=created,
         )  # fmt: skip
         session.add(community)
         await session.flush()
@@ -229,6 +233,16 @@ async def test_a_job_switched_off_in_one_community_runs_only_in_the_others(db: D
 
     assert await posts(db, "C-QUIET") == ["daily-digest 2027-01-05"]
     assert await posts(db, "C-LOUD") == ["daily-digest 2027-01-04", "daily-digest 2027-01-05"]
+
+
+async def test_a_new_community_is_not_owed_the_runs_due_before_it_existed(db: Database) -> None:
+    workspace = await add_workspace(db)
+    await add_community(db, workspace, "C-NEW", created=at(DAY0, 15, 30))
+    scheduler = Scheduler(db, [DIGEST])
+
+    assert await scheduler.tick(at(DAY0, 16, 0)) == []
+    assert await scheduler.tick(at(DAY0 + timedelta(days=1), 15, 0)) == ["Daily digest"]
+    assert await posts(db) == ["daily-digest 2027-01-05"]
 
 
 async def test_a_failing_run_claims_nothing_and_is_tried_again_later(db: Database) -> None:

@@ -36,11 +36,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduled_runs")),
         sa.UniqueConstraint(
-            "workspace_id",
-            "community_id",
             "job",
             "period",
-            name=op.f("uq_scheduled_runs_workspace_id_community_id_job_period"),
+            "workspace_id",
+            "community_id",
+            name=op.f("uq_scheduled_runs_job_period_workspace_id_community_id"),
         ),
     )
     with op.batch_alter_table("scheduled_runs", schema=None) as batch_op:
