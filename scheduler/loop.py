@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -132,13 +133,13 @@ async def run_scheduler(
 ) -> None:
     """The leader's loop: APScheduler ticks every `interval` s, first at once, until `stop`."""
     failing = False
-    in_flight: set[asyncio.Task[None]] = set()
+    in_flight: set[asyncio.Task[Any]] = set()
 
     async def tick() -> None:
         nonlocal failing
         task = asyncio.current_task()
         assert task is not None
-        in_flight.add(task)  # type: ignore[arg-type]
+        in_flight.add(task)
         try:
             await scheduler.tick(now())
         except Exception as error:
@@ -151,7 +152,7 @@ async def run_scheduler(
         else:
             failing = False
         finally:
-            in_flight.discard(task)  # type: ignore[arg-type]
+            in_flight.discard(task)
 
     quiet_unless_configured(logging.getLogger("apscheduler"))
     loop = AsyncIOScheduler(timezone=UTC)
@@ -161,7 +162,7 @@ async def run_scheduler(
         id="tick",
         name="scheduler tick",
         next_run_time=datetime.now(UTC),  # the wall clock: APScheduler's own timer
-        max_instances=1,  # a slow tick is not overlapped, the next one waits its turn
+        max_instances=1,  # a tick still running makes the next one skip, never overlap
         coalesce=True,
         misfire_grace_time=None,
     )
