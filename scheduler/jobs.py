@@ -1,39 +1,53 @@
-"""The jobs the leader's scheduler runs."""
+"""The jobs every installation runs, and `build_scheduler` (for `doughnut run` and the shell)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from scheduler.loop import Job, Scheduler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.loop import Scheduler
+from scheduler.registry import Job, Jobs, Period, Schedule, Target
 from storage.db import Database
+from storage.schedule import forget_runs
 from storage.workspaces import prune_processed_events
 
 log = logging.getLogger(__name__)
 
 # Slack retries an event for about an hour; a day of ids is plenty to catch every duplicate.
 EVENT_ID_RETENTION = timedelta(days=1)
-PRUNE_EVERY = timedelta(hours=1)
-PRUNE_EVENTS = "forget handled event ids"
+# Run records only matter within a grace window (a month at most); keep a season for the record.
+RUN_RETENTION = timedelta(days=90)
 
 
-def every(period: timedelta) -> Callable[[datetime, datetime | None], bool]:
-    """Due at the first tick, then once `period` has passed since the last run."""
+async def housekeeping(
+    session: AsyncSession, target: Target, period: Period, now: datetime
+) -> None:
+    """Forget one workspace's handled event ids after a day, and its old run records."""
+    forgotten = await prune_processed_events(session, target.workspace_id, now - EVENT_ID_RETENTION)
+    await forget_runs(session, target.workspace_id, now - RUN_RETENTION)
+    if forgotten:
+        log.info("workspace %s: forgot %d handled event ids", target.workspace_id, forgotten)
 
-    def is_due(now: datetime, last: datetime | None) -> bool:
-        return last is None or now - last >= period
 
-    return is_due
+HOUSEKEEPING = Job(
+    "housekeeping",
+    "Housekeeping",
+    Schedule(hour=4, minute=0),  # a quiet hour (UTC); late by up to a day is fine
+    housekeeping,
+    per_community=False,
+    grace=timedelta(days=1),
+)
 
 
-def build_scheduler(db: Database) -> Scheduler:
+def core_jobs() -> Jobs:
+    """The jobs every installation has; capabilities add theirs to the same registry."""
+    jobs = Jobs()
+    jobs.add(HOUSEKEEPING)
+    return jobs
+
+
+def build_scheduler(db: Database, jobs: Jobs | None = None) -> Scheduler:
     """The product's scheduler: the same jobs for `doughnut run` and the shell."""
-
-    async def prune_events(now: datetime) -> None:
-        async with db.transaction() as session:
-            forgotten = await prune_processed_events(session, now - EVENT_ID_RETENTION)
-        if forgotten:
-            log.info("forgot %d handled event ids older than %s", forgotten, EVENT_ID_RETENTION)
-
-    return Scheduler([Job(PRUNE_EVENTS, every(PRUNE_EVERY), prune_events)])
+    return Scheduler(db, jobs if jobs is not None else core_jobs())

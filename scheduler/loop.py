@@ -1,54 +1,182 @@
-"""`Scheduler.tick(now)`: run every job that is due at `now` (the injected clock's time).
+"""`Scheduler.tick(now)`: run every job whose period is due at `now`, each run claimed once.
 
-The real loop (APScheduler on the leader) and the shell both call `tick`, so tests and the
-shell can move time forward. Jobs arrive with the digest and prompt features.
+The leader's APScheduler loop and the shell both call `tick` with the injected clock's time,
+so tests and the shell can move time. What ran is in the database, not in memory: a restart,
+a second leader or a failover finds the claim and does not run it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from scheduler.registry import Job, Period, Target, latest_due, zone
+from storage.db import Database
+from storage.models import WORKSPACE_WIDE
+from storage.schedule import (
+    RunKey,
+    claim_run,
+    claimed_runs,
+    installed_communities,
+    installed_workspace_ids,
+    job_is_on,
+)
 
 log = logging.getLogger(__name__)
 
+# A run that failed (and so was not claimed) is tried again after this, not on every tick.
+RETRY_FAILED_AFTER = timedelta(minutes=5)
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    is_due: Callable[[datetime, datetime | None], bool]  # (now, last run) -> due?
-    run: Callable[[datetime], Awaitable[None]]
+Due = tuple[Job, Target, Period]
+
+
+def run_key(job: Job, target: Target, period: Period) -> RunKey:
+    return (target.workspace_id, target.community_id, job.name, period.key)
 
 
 class Scheduler:
-    def __init__(self, jobs: list[Job] | None = None) -> None:
-        self.jobs = list(jobs or [])
-        self._last_run: dict[str, datetime] = {}
+    def __init__(self, db: Database, jobs: Iterable[Job]) -> None:
+        self.db = db
+        self.jobs = list(jobs)
+        self._retry_at: dict[RunKey, datetime] = {}
+        self._triggers: dict[tuple[str, str], CronTrigger] = {}
+        self._bad_zones: set[str] = set()
 
     async def tick(self, now: datetime) -> list[str]:
-        """Run the jobs due at `now`; returns their names. A failing job is logged, not fatal."""
-        ran: list[str] = []
-        for job in self.jobs:
-            if not job.is_due(now, self._last_run.get(job.name)):
+        """Run what is due at `now`; returns the titles of the jobs that ran."""
+        ran: set[str] = set()
+        for job, target, period in await self._due(now):
+            if await self._run(job, target, period, now):
+                ran.add(job.name)
+        self._retry_at = {k: at for k, at in self._retry_at.items() if at > now - timedelta(days=1)}
+        return [job.title for job in self.jobs if job.name in ran]
+
+    async def _due(self, now: datetime) -> list[Due]:
+        """Each job's latest period due within its grace window, not claimed yet."""
+        async with self.db.reading() as session:
+            workspaces = await installed_workspace_ids(session)
+            communities = await installed_communities(session)
+            due: list[Due] = []
+            for job in self.jobs:
+                if job.per_community:
+                    targets = [
+                        Target(
+                            c.workspace_id, c.community_id, c.channel_id, c.timezone, c.created_at
+                        )
+                        for c in communities
+                        if job_is_on(c.settings, job.name, job.on_by_default)
+                    ]
+                else:
+                    targets = [Target(w, WORKSPACE_WIDE, None, job.timezone) for w in workspaces]
+                due += self._periods_due(job, targets, now)
+            claimed = await claimed_runs(
+                session, {job.name for job, _, _ in due}, {period.key for _, _, period in due}
+            )
+        return [d for d in due if run_key(*d) not in claimed]
+
+    def _periods_due(self, job: Job, targets: list[Target], now: datetime) -> list[Due]:
+        due: list[Due] = []
+        periods: dict[str, Period | None] = {}  # communities share timezones: one lookup each
+        for target in targets:
+            if target.timezone not in periods:
+                periods[target.timezone] = self._period_due(job, target.timezone, now)
+            period = periods[target.timezone]
+            if period is None or (target.since is not None and period.due < target.since):
                 continue
-            try:
-                await job.run(now)
-            except Exception:
-                log.exception("scheduled job %s failed at %s", job.name, now.isoformat())
-                continue
-            self._last_run[job.name] = now
-            ran.append(job.name)
-        return ran
+            due.append((job, target, period))
+        return due
+
+    def _period_due(self, job: Job, timezone: str, now: datetime) -> Period | None:
+        """The period of the job's latest fire time within its grace window, in `timezone`."""
+        tz = zone(timezone)
+        if tz is None:
+            if timezone not in self._bad_zones:
+                self._bad_zones.add(timezone)
+                log.warning("no scheduled runs in unknown timezone %r", timezone)
+            return None
+        trigger = self._triggers.get((job.name, timezone))
+        if trigger is None:
+            trigger = self._triggers[(job.name, timezone)] = job.schedule.trigger(tz)
+        fired = latest_due(trigger, now, job.grace)
+        return None if fired is None else Period(job.every.key(fired, tz), fired)
+
+    async def _run(self, job: Job, target: Target, period: Period, now: datetime) -> bool:
+        """Claim the run and queue its deliveries in one transaction; a failure claims nothing."""
+        key = run_key(job, target, period)
+        if self._retry_at.get(key, now) > now:
+            return False
+        try:
+            async with self.db.transaction() as session:
+                if not await claim_run(session, key, due_at=period.due, now=now):
+                    return False  # another tick, process or leader has it
+                await job.run(session, target, period, now)
+        except Exception:
+            log.exception(
+                "scheduled job %s failed for workspace %s, community %s, period %s",
+                job.name, target.workspace_id, target.community_id, period.key,
+            )  # fmt: skip
+            self._retry_at[key] = now + RETRY_FAILED_AFTER
+            return False
+        self._retry_at.pop(key, None)
+        return True
 
 
 async def run_scheduler(
     scheduler: Scheduler, now: Callable[[], datetime], stop: asyncio.Event, interval: float = 30
 ) -> None:
-    """The leader's loop: tick every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        await scheduler.tick(now())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    """The leader's loop: APScheduler ticks every `interval` s, first at once, until `stop`."""
+    failing = False
+    in_flight: set[asyncio.Task[Any]] = set()
+
+    async def tick() -> None:
+        nonlocal failing
+        task = asyncio.current_task()
+        assert task is not None
+        in_flight.add(task)
+        try:
+            await scheduler.tick(now())
+        except Exception as error:
+            # The database may be away for a while: one traceback, then a line per tick.
+            if failing:
+                log.warning("the scheduler's tick failed again: %s", error)
+            else:
+                log.exception("the scheduler's tick failed")
+            failing = True
+        else:
+            failing = False
+        finally:
+            in_flight.discard(task)
+
+    quiet_unless_configured(logging.getLogger("apscheduler"))
+    loop = AsyncIOScheduler(timezone=UTC)
+    loop.add_job(
+        tick,
+        IntervalTrigger(seconds=interval, timezone=UTC),
+        id="tick",
+        name="scheduler tick",
+        next_run_time=datetime.now(UTC),  # the wall clock: APScheduler's own timer
+        max_instances=1,  # a tick still running makes the next one skip, never overlap
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    loop.start()
+    try:
+        await stop.wait()
+    finally:
+        loop.shutdown(wait=False)  # queued on the loop; it cancels a tick in flight
+        await asyncio.sleep(0)
+        # The cancelled tick's transaction rolls back before the leader hands over.
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def quiet_unless_configured(logger: logging.Logger) -> None:
+    """APScheduler logs two INFO lines per tick; keep its warnings unless told otherwise."""
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)

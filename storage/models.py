@@ -203,3 +203,26 @@ class Delivery(Base):
     result: Mapped[dict[str, Any] | None]
     created_at: Mapped[timestamp]
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# A run over a whole workspace (housekeeping): a placeholder, because a NULL in the unique key
+# below would let duplicate runs through.
+WORKSPACE_WIDE = 0
+
+
+class ScheduledRun(Base):
+    """A scheduled job's run for one period, claimed in the transaction that queues its posts."""
+
+    __tablename__ = "scheduled_runs"
+    # Job and period first: each tick looks the claims up by them.
+    __table_args__ = (UniqueConstraint("job", "period", "workspace_id", "community_id"),)
+
+    id: Mapped[int_pk]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key: WORKSPACE_WIDE is not a community.
+    community_id: Mapped[int] = mapped_column(Integer().with_variant(BigInteger, "postgresql"))
+    job: Mapped[str] = mapped_column(String(64))
+    # The local date, ISO week or month of the community's timezone: one run each.
+    period: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[timestamp]
+    ran_at: Mapped[timestamp] = mapped_column(index=True)

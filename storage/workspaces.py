@@ -66,10 +66,12 @@ async def claim_event(
     return result.rowcount == 1
 
 
-async def prune_processed_events(session: AsyncSession, before: datetime) -> int:
+async def prune_processed_events(session: AsyncSession, workspace_id: int, before: datetime) -> int:
     """Forget event ids received before `before` (Slack stops retrying long before)."""
     result = await session.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+        delete(ProcessedEvent).where(
+            ProcessedEvent.workspace_id == workspace_id, ProcessedEvent.received_at < before
+        )
     )
     return result.rowcount or 0
 

@@ -266,7 +266,7 @@ async def test_the_tour_script_produces_the_expected_transcript(tmp_path: Path) 
     assert "Modal: Doughnut help" in home_help
     # the clock
     assert "It is Thu 2026-12-03 09:00 UTC (Thu 04:00 for @ben in America/New_York)." in transcript
-    assert "Scheduled jobs run: forget handled event ids." in transcript
+    assert "Scheduled jobs run: Housekeeping." in transcript
     assert "bot error" not in transcript
 
     again = await run_script([":as @ben", ":home"], db_url=url, clock=ManualClock(START))
@@ -386,7 +386,7 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    assert "Scheduled jobs run: forget handled event ids." in out
+    assert "Scheduled jobs run: Housekeeping." in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 
