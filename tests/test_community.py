@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import ids
-from storage.models import Community, Role, RoleName
+from bot.app import OUTBOX_CALL_TIMEOUT, make_client, open_connection_pool
+from storage.models import Community, Delivery, Role, RoleName
 from tests.conftest import Bot
+
+# A slow Slack: each of these calls answers only after SLOW seconds.
+SLOW = 5.0
+SLOWED = (
+    "views.open",
+    "views.update",
+    "users.info",
+    "conversations.info",
+    "chat.postMessage",
+    "chat.postEphemeral",
+)
+# The ack must come within 2.5 s; this bound only tells "answered in time" from "waited on Slack".
+IN_TIME = 2.9
 
 
 def setup_values(
@@ -374,3 +390,83 @@ async def make_community(bot: Bot, coordinator: str, channel_id: str) -> None:
     modal = await open_setup(bot, coordinator, channel_id)
     await bot.driver.view_submission(coordinator, modal, setup_values(coordinators=[coordinator]))
     await bot.settle()
+
+
+def slow_down_slack(bot: Bot, *, but: tuple[str, ...] = ()) -> None:
+    for method in SLOWED:
+        if method not in but:
+            bot.emu.slow_down(method, SLOW, times=50)
+
+
+@pytest.fixture
+async def patient_bot(bot: Bot) -> AsyncIterator[Bot]:
+    """The bot with a client for work after the ack that outwaits a slow Slack, as in `run`."""
+    client = make_client(bot.settings, timeout=OUTBOX_CALL_TIMEOUT)
+    close_pool = await open_connection_pool(client)
+    bot.app.deps.outbox_client = client
+    try:
+        yield bot
+    finally:
+        await bot.app.deps.after_ack.drain(0)
+        await close_pool()
+
+
+async def timed(call: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    reply = await call
+    return reply, time.perf_counter() - started
+
+
+async def test_with_a_slow_slack_setup_is_acked_in_time_and_the_form_shows_later(
+    patient_bot: Bot,
+) -> None:
+    bot = patient_bot
+    alice, general = bot.user("alice"), bot.channel("general")
+    # The emulator checks the trigger after its delay (Slack does on arrival): views.open at 1 s.
+    slow_down_slack(bot, but=("views.open",))
+    bot.emu.slow_down("views.open", 1.0)
+
+    reply, took = await timed(bot.driver.command(alice, general, "/doughnut", "setup"))
+
+    assert reply.status == 200 and not reply.text and took < IN_TIME
+    assert "One moment" in str(bot.state.modal_stack(alice)[-1]["blocks"])
+    await bot.app.deps.after_ack.idle()
+    form = bot.state.modal_stack(alice)[-1]
+    assert form["callback_id"] == ids.COMMUNITY_SETUP_VIEW
+    elements = {b.get("block_id"): b.get("element", {}) for b in form["blocks"]}
+    assert elements[ids.SETUP_TIMEZONE_BLOCK]["initial_value"] == "Europe/Paris"
+
+
+async def test_when_slack_is_too_slow_to_open_the_modal_the_ack_says_so(patient_bot: Bot) -> None:
+    bot = patient_bot
+    alice, general = bot.user("alice"), bot.channel("general")
+    slow_down_slack(bot)
+
+    reply, took = await timed(bot.driver.command(alice, general, "/doughnut", "setup"))
+
+    assert took < IN_TIME
+    assert reply.json["response_type"] == "ephemeral"
+    assert "Slack is slow right now" in reply.json["text"]
+    assert "run `/doughnut setup` again" in reply.json["text"]
+    assert await communities(bot) == []
+
+
+async def test_with_a_slow_slack_a_submission_is_acked_in_time_and_nothing_is_lost(
+    bot: Bot,
+) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+    calls_before = len(bot.emu.calls)
+    slow_down_slack(bot)
+
+    reply, took = await timed(
+        bot.driver.view_submission(alice, modal, setup_values(coordinators=[alice]))
+    )
+
+    assert reply.status == 200 and not reply.text and took < IN_TIME
+    assert len(bot.emu.calls) == calls_before  # no Slack call before the ack
+    [community] = await communities(bot)
+    assert community.is_private is False
+    async with bot.db.reading() as session:
+        [queued] = list(await session.scalars(select(Delivery)))
+    assert (queued.method, queued.channel) == ("chat.postMessage", general)
