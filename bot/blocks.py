@@ -61,6 +61,12 @@ def message(text: str, blocks: list[Block], **extra: Any) -> dict[str, Any]:
     return {"text": text, "blocks": blocks, **extra}
 
 
+def lead_message(lead: str, blocks: list[Block], **extra: Any) -> dict[str, Any]:
+    """A message opening with `lead` (mrkdwn, user text in it escaped) and the same `lead` as its
+    `text` fallback: one source, so the fallback can't say what the blocks don't (or ping)."""
+    return message(lead, [section(lead), *blocks], **extra)
+
+
 def ephemeral(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:
     """An ack body only the person who asked will see."""
     body: dict[str, Any] = {"response_type": "ephemeral", "text": text}

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.timezones import is_known_timezone, search_timezones
+from bot.timezones import is_known_timezone, suggest_timezones
 from storage import communities as queries
 from storage.models import Community, RoleName
 
@@ -45,14 +45,20 @@ def validate_setup(form: SetupForm) -> dict[str, str]:
     if len(form.description) > DESCRIPTION_MAX:
         errors[SetupField.DESCRIPTION] = f"Keep the description under {DESCRIPTION_MAX} characters."
     if not is_known_timezone(form.timezone.strip()):
-        guesses = search_timezones(form.timezone.strip().split("/")[-1], limit=3)
-        hint = f" Did you mean {', '.join(guesses)}?" if guesses and form.timezone.strip() else ""
-        errors[SetupField.TIMEZONE] = (
-            "Use a timezone name like Europe/Paris or America/New_York." + hint
-        )
+        errors[SetupField.TIMEZONE] = timezone_error(form.timezone)
     if not form.coordinators:
         errors[SetupField.COORDINATORS] = "Pick at least one coordinator (you can pick yourself)."
     return errors
+
+
+def timezone_error(typed: str) -> str:
+    """Plain text (Slack shows field errors as typed): the closest names, never the input."""
+    guesses = suggest_timezones(typed)
+    if not guesses:
+        return "Use a timezone name like Europe/Paris or America/New_York."
+    if len(guesses) == 1:
+        return f"Did you mean {guesses[0]}? Use a full timezone name like that."
+    return f"Did you mean {', '.join(guesses[:-1])} or {guesses[-1]}? Use a full timezone name."
 
 
 def may_edit(community: Community, user_id: str) -> bool:

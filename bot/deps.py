@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.after_ack import AfterAck
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -27,6 +28,8 @@ class Deps:
     installation: Installation | None = None
     # Called after a transaction that wrote deliveries commits (wakes the outbox sender).
     outbox_wakers: list[Callable[[], None]] = field(default_factory=list)
+    # Work a request hands off to finish after its ack (filling a modal); shutdown drains it.
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
     def wake_outbox(self) -> None:
         for wake in self.outbox_wakers:

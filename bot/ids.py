@@ -30,3 +30,5 @@ HANDLED_EVENTS = ("app_home_opened", "member_joined_channel", "app_uninstalled",
 # Community setup opened from the Home tab: the channel is picked in the modal
 SETUP_CHANNEL_BLOCK = "setup_channel"
 SETUP_CHANNEL_ACTION = "channel"
+# Setup from the Home tab, first step: pick the channel (checked before the rest is asked)
+COMMUNITY_PICK_VIEW = "community_setup_pick"

@@ -79,6 +79,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         if socket_handler is not None:
             await socket_handler.close_async()
         await runner.cleanup()
+        await bot_app.deps.after_ack.drain(SHUTDOWN_GRACE_SECONDS)  # e.g. modals being filled
         stop.set()
         await leading
         await close_pool()

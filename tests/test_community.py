@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import ids
-from storage.models import Community, Role, RoleName
+from bot.app import OUTBOX_CALL_TIMEOUT, make_client, open_connection_pool
+from storage.models import Community, Delivery, Role, RoleName
 from tests.conftest import Bot
+
+# A slow Slack: each of these calls answers only after SLOW seconds.
+SLOW = 5.0
+SLOWED = (
+    "views.open",
+    "views.update",
+    "users.info",
+    "conversations.info",
+    "chat.postMessage",
+    "chat.postEphemeral",
+)
+# The ack must come within 2.5 s; this bound only tells "answered in time" from "waited on Slack".
+IN_TIME = 2.9
 
 
 def setup_values(
@@ -35,6 +52,7 @@ def setup_values(
 async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
     reply = await bot.driver.command(user, channel, "/doughnut", "setup")
     assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
+    await bot.app.deps.after_ack.idle()  # the form is filled in after the ack
     return bot.state.modal_stack(user)[-1]
 
 
@@ -215,8 +233,9 @@ async def test_a_new_member_of_a_community_channel_gets_a_welcome_dm(bot: Bot) -
     dm = bot.state.dm_channel(dave).id
     welcomes = [m for m in bot.state.history(dm) if m.user == bot.state.bot_user_id]
     assert len(welcomes) == 1
-    assert welcomes[0].text == "Welcome to Site Reliability!"
-    assert f"Welcome to *Site Reliability* in <#{general}>" in str(welcomes[0].blocks)
+    # The fallback and the blocks say the same thing, from the same escaped pieces.
+    assert f":wave: Welcome to *Site Reliability* in <#{general}>!" in welcomes[0].text
+    assert welcomes[0].text == welcomes[0].blocks[0]["text"]["text"]
 
 
 async def test_a_slack_failure_while_loading_the_form_is_explained_in_the_modal(bot: Bot) -> None:
@@ -224,11 +243,13 @@ async def test_a_slack_failure_while_loading_the_form_is_explained_in_the_modal(
     bot.emu.fail("users.info", error="internal_error", status=500)
 
     reply = await bot.driver.command(alice, bot.channel("general"), "/doughnut", "setup")
+    await bot.app.deps.after_ack.idle()
 
-    assert reply.json["response_type"] == "ephemeral"
-    assert "something went wrong" in reply.json["text"]
+    assert reply.status == 200 and not reply.text  # the modal was open before Slack failed
     modal = bot.state.modal_stack(alice)[-1]
     assert "couldn't load this form" in str(modal["blocks"])
+    assert "reference `" in str(modal["blocks"])
+    assert not modal.get("submit")
     assert await communities(bot) == []
 
 
@@ -243,6 +264,209 @@ async def test_a_second_new_community_form_does_not_overwrite_the_first(bot: Bot
     )
 
     assert reply.json["response_action"] == "update"
-    assert "is already the Site Reliability community" in str(reply.json["view"]["blocks"])
+    assert "is already the *Site Reliability* community" in str(reply.json["view"]["blocks"])
     [community] = await communities(bot)
     assert community.name == "Site Reliability"
+
+
+def pick_channel(channel_id: str) -> dict[str, Any]:
+    """The block action Slack sends when a channel is picked in the Home form's first step."""
+    return {
+        "type": "conversations_select",
+        "block_id": ids.SETUP_CHANNEL_BLOCK,
+        "action_id": ids.SETUP_CHANNEL_ACTION,
+        "selected_conversation": channel_id,
+    }
+
+
+async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
+    await bot.driver.open_home(user)
+    await bot.settle()
+    press = {"type": "button", "action_id": ids.HOME_SETUP_ACTION, "block_id": "a"}
+    await bot.driver.block_actions(user, [press], view=bot.state.home_views[user])
+    return bot.state.modal_stack(user)[-1]
+
+
+async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
+    await bot.driver.block_actions(user, [pick_channel(channel_id)], view=view)
+    await bot.app.deps.after_ack.idle()
+    return bot.state.modal_stack(user)[-1]
+
+
+async def test_setup_with_words_after_it_says_it_takes_none(bot: Bot) -> None:
+    alice = bot.user("alice")
+
+    reply = await bot.driver.command(alice, bot.channel("general"), "/doughnut", "setup please")
+
+    assert reply.json["response_type"] == "ephemeral"
+    assert "`/doughnut setup` takes no words after it" in reply.json["text"]
+    assert bot.emu.calls_to("views.open") == []
+
+
+async def test_from_home_the_channel_is_checked_before_the_rest_is_asked(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    await make_community(bot, alice, general)
+    secret = bot.state.add_channel("secret-sre", private=True, members=[bob]).id
+
+    first_step = await open_from_home(bot, bob)
+    assert [b["block_id"] for b in first_step["blocks"]] == [ids.SETUP_CHANNEL_BLOCK]
+    assert first_step["blocks"][0]["dispatch_action"] is True
+
+    refusal = await pick(bot, bob, first_step, general)
+    assert "only its coordinators" in str(refusal["blocks"]) and not refusal.get("submit")
+
+    invite = await pick(bot, bob, await open_from_home(bot, bob), secret)
+    assert "/invite @Doughnut" in str(invite["blocks"]) and not invite.get("submit")
+
+    edit = await pick(bot, alice, await open_from_home(bot, alice), general)
+    assert edit["title"]["text"] == "Edit community"
+    values = {b.get("block_id"): b.get("element", {}) for b in edit["blocks"]}
+    assert values[ids.SETUP_NAME_BLOCK]["initial_value"] == "Site Reliability"
+
+
+async def test_next_on_the_channel_step_checks_the_channel_too(bot: Bot) -> None:
+    alice, random = bot.user("alice"), bot.channel("random")
+    first_step = await open_from_home(bot, alice)
+
+    nothing = await bot.driver.view_submission(alice, first_step, {})
+    assert nothing.json == {
+        "response_action": "errors",
+        "errors": {ids.SETUP_CHANNEL_BLOCK: "Pick the channel the community lives in."},
+    }
+
+    picked = {ids.SETUP_CHANNEL_BLOCK: {ids.SETUP_CHANNEL_ACTION: pick_channel(random)}}
+    reply = await bot.driver.view_submission(alice, first_step, picked)
+    assert reply.json["response_action"] == "update"  # "One moment…", filled after the ack
+    await bot.app.deps.after_ack.idle()
+    form = bot.state.modal_stack(alice)[-1]
+    assert form["callback_id"] == ids.COMMUNITY_SETUP_VIEW
+    assert f"<#{random}>" in str(form["blocks"])
+
+
+@pytest.mark.parametrize(
+    "typed, suggested",
+    [
+        ("Europe", "Did you mean Europe/London, Europe/Paris or Europe/Berlin?"),
+        ("America", "Did you mean America/New_York, America/Chicago or America/Los_Angeles?"),
+        ("berlin", "Did you mean Europe/Berlin?"),
+        ("x" * 300, "Use a timezone name like Europe/Paris"),
+        ("../../etc/passwd", "Use a timezone name like Europe/Paris"),
+        ("Europe/Paris\x00", "Did you mean Europe/Paris"),
+    ],
+)
+async def test_a_timezone_typo_gets_a_field_error_with_the_closest_names(
+    bot: Bot, typed: str, suggested: str
+) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+
+    reply = await bot.driver.view_submission(
+        alice, modal, setup_values(timezone=typed, coordinators=[alice])
+    )
+
+    assert reply.json["response_action"] == "errors"
+    assert suggested in reply.json["errors"][ids.SETUP_TIMEZONE_BLOCK]
+    assert await communities(bot) == []
+
+
+async def test_field_errors_are_plain_text(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+
+    reply = await bot.driver.view_submission(
+        alice,
+        modal,
+        setup_values(name="<#C1> " * 20, description="&" * 1001, timezone="Europ", coordinators=[]),
+    )
+
+    errors = reply.json["errors"]
+    assert len(errors) == 4
+    for error in errors.values():
+        # Slack shows field errors as typed: no mrkdwn, escapes, links or echoed input.
+        assert not any(mark in error for mark in ("&lt;", "&amp;", "<", "`", "*", "C1"))
+
+
+async def make_community(bot: Bot, coordinator: str, channel_id: str) -> None:
+    modal = await open_setup(bot, coordinator, channel_id)
+    await bot.driver.view_submission(coordinator, modal, setup_values(coordinators=[coordinator]))
+    await bot.settle()
+
+
+def slow_down_slack(bot: Bot, *, but: tuple[str, ...] = ()) -> None:
+    for method in SLOWED:
+        if method not in but:
+            bot.emu.slow_down(method, SLOW, times=50)
+
+
+@pytest.fixture
+async def patient_bot(bot: Bot) -> AsyncIterator[Bot]:
+    """The bot with a client for work after the ack that outwaits a slow Slack, as in `run`."""
+    client = make_client(bot.settings, timeout=OUTBOX_CALL_TIMEOUT)
+    close_pool = await open_connection_pool(client)
+    bot.app.deps.outbox_client = client
+    try:
+        yield bot
+    finally:
+        await bot.app.deps.after_ack.drain(0)
+        await close_pool()
+
+
+async def timed(call: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    reply = await call
+    return reply, time.perf_counter() - started
+
+
+async def test_with_a_slow_slack_setup_is_acked_in_time_and_the_form_shows_later(
+    patient_bot: Bot,
+) -> None:
+    bot = patient_bot
+    alice, general = bot.user("alice"), bot.channel("general")
+    # The emulator checks the trigger after its delay (Slack does on arrival): views.open at 1 s.
+    slow_down_slack(bot, but=("views.open",))
+    bot.emu.slow_down("views.open", 1.0)
+
+    reply, took = await timed(bot.driver.command(alice, general, "/doughnut", "setup"))
+
+    assert reply.status == 200 and not reply.text and took < IN_TIME
+    assert "One moment" in str(bot.state.modal_stack(alice)[-1]["blocks"])
+    await bot.app.deps.after_ack.idle()
+    form = bot.state.modal_stack(alice)[-1]
+    assert form["callback_id"] == ids.COMMUNITY_SETUP_VIEW
+    elements = {b.get("block_id"): b.get("element", {}) for b in form["blocks"]}
+    assert elements[ids.SETUP_TIMEZONE_BLOCK]["initial_value"] == "Europe/Paris"
+
+
+async def test_when_slack_is_too_slow_to_open_the_modal_the_ack_says_so(patient_bot: Bot) -> None:
+    bot = patient_bot
+    alice, general = bot.user("alice"), bot.channel("general")
+    slow_down_slack(bot)
+
+    reply, took = await timed(bot.driver.command(alice, general, "/doughnut", "setup"))
+
+    assert took < IN_TIME
+    assert reply.json["response_type"] == "ephemeral"
+    assert "Slack is slow right now" in reply.json["text"]
+    assert "run `/doughnut setup` again" in reply.json["text"]
+    assert await communities(bot) == []
+
+
+async def test_with_a_slow_slack_a_submission_is_acked_in_time_and_nothing_is_lost(
+    bot: Bot,
+) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    modal = await open_setup(bot, alice, general)
+    calls_before = len(bot.emu.calls)
+    slow_down_slack(bot)
+
+    reply, took = await timed(
+        bot.driver.view_submission(alice, modal, setup_values(coordinators=[alice]))
+    )
+
+    assert reply.status == 200 and not reply.text and took < IN_TIME
+    assert len(bot.emu.calls) == calls_before  # no Slack call before the ack
+    [community] = await communities(bot)
+    assert community.is_private is False
+    async with bot.db.reading() as session:
+        [queued] = list(await session.scalars(select(Delivery)))
+    assert (queued.method, queued.channel) == ("chat.postMessage", general)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.blocks import lead_message
 from bot.text import channel_link, escape, mention, parse, unescape
 
 
@@ -39,3 +40,12 @@ def test_mentions_are_rebuilt_only_from_ids(bad: str) -> None:
 def test_links_from_ids() -> None:
     assert mention("U0AAA") == "<@U0AAA>"
     assert channel_link("C0CCC") == "<#C0CCC>"
+
+
+def test_a_message_and_its_fallback_come_from_the_same_escaped_lead() -> None:
+    lead = f"*{escape('<!here> & co')}* is new"
+
+    body = lead_message(lead, [{"type": "divider"}])
+
+    assert body["text"] == lead == body["blocks"][0]["text"]["text"]
+    assert "<!here>" not in str(body)

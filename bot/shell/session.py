@@ -450,6 +450,7 @@ class Shell:
     # -- after each request: drain the outbox, then show what appeared
 
     async def drain(self) -> None:
+        await self.app.deps.after_ack.idle()  # e.g. the setup form, filled in after the ack
         for _ in range(MAX_DRAIN_PASSES):
             if not await self.sender.drain_once():
                 return
