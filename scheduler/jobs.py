@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # Slack retries an event for about an hour; a day of ids is plenty to catch every duplicate.
 EVENT_ID_RETENTION = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
-PRUNE_EVENTS = "forget handled event ids"
+PRUNE_EVENTS = "Housekeeping"
 
 
 def every(period: timedelta) -> Callable[[datetime, datetime | None], bool]:

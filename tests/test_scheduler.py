@@ -60,7 +60,7 @@ async def test_handled_event_ids_are_forgotten_after_a_day(db: Database) -> None
         assert await claim_event(session, workspace.id, "Ev0OLD", MONDAY_9 - timedelta(hours=25))
         assert await claim_event(session, workspace.id, "Ev0NEW", MONDAY_9 - timedelta(hours=23))
 
-    assert await build_scheduler(db).tick(MONDAY_9) == ["forget handled event ids"]
+    assert await build_scheduler(db).tick(MONDAY_9) == ["Housekeeping"]
 
     async with db.reading() as session:
         kept = list(await session.scalars(select(ProcessedEvent.event_id)))

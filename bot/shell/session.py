@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import math
 import secrets
 import sys
 import traceback
@@ -52,6 +53,7 @@ from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.outbox_waiting import waiting_retries
 
 log = logging.getLogger("doughnut.shell")
 
@@ -61,10 +63,12 @@ SCHEDULER_PERIOD_SECONDS = 30.0
 # The local Slack does not rate-limit; a short pacing keeps the shell snappy.
 SHELL_CHANNEL_SPACING = 0.05
 MAX_DRAIN_PASSES = 20
+QUIT = (":quit", ":exit", ":q")
 
 HELP = """\
-Type a message to post it in the current channel (`@doughnut …` asks the bot a question),
-or a slash command such as `/doughnut help`. `@name` and `#channel` become real mentions.
+Type a message to post it in the current channel, or a slash command such as `/doughnut help`.
+`@name` and `#channel` become real mentions. Doughnut answers a mention (`@doughnut …`) or a DM
+(`:dm @doughnut`) with a short help; it can't answer questions yet.
 
   :as @name              act as another member            :members / :channels  who and where
   :in #channel           go to a channel                  :join                 join it
@@ -74,13 +78,15 @@ or a slash command such as `/doughnut help`. `@name` and `#channel` become real 
   :react N :emoji:       react to message N of :history (:unreact N :emoji: takes it back)
   :home                  open Doughnut's Home tab
   :click N               press button N of what was shown last
-  :close                 close the open modal
+  :close                 close the open modal (a modal stays open until you close it)
   :time                  show the clock; :time +2d, :time +3h, :time 2026-12-04 15:00 (UTC)
                          move it, then run the scheduled jobs that are due
-  :fail METHOD [error]   make the local Slack refuse the bot's next METHOD call
+  :fail METHOD [error]   make the local Slack refuse the bot's next METHOD call; after a
+                         passing error the bot retries later (the shell says when)
   :help, :quit (or Ctrl-D)
 
 In a modal, answer each field in turn (an empty line keeps the default) or type :cancel.
+Enter on an empty line shows what the bot did meanwhile.
 The database keeps what the bot stored between runs; the local Slack (messages, Home tabs,
 modals) starts fresh every time."""
 
@@ -109,6 +115,7 @@ class _Seen:
     errors: int = 0
     homes: dict[str, str] = field(default_factory=dict)
     modal: tuple[str, str] | None = None
+    retries: set[tuple[int, int]] = field(default_factory=set)  # (delivery id, attempts) told
 
 
 class Shell:
@@ -140,6 +147,7 @@ class Shell:
         self.shown = 0  # how many things were put on screen (to notice a silent bot)
         self._seen = _Seen()
         self._stop = asyncio.Event()
+        self._quitting = False
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._logging: ShellLogging | None = None
@@ -289,6 +297,7 @@ class Shell:
         """Handle one input line; False when the session should end."""
         line = line.strip()
         if not line:
+            await self.settle()  # Enter alone shows what the bot did meanwhile (retries)
             return True
         if line.startswith("# ") or line == "#":
             return True  # a comment in a script
@@ -296,7 +305,7 @@ class Shell:
         try:
             if line.startswith(":"):
                 name, _, arg = line[1:].partition(" ")
-                if name.lower() in ("quit", "exit", "q"):
+                if line.lower() in QUIT:
                     return False
                 command = self._commands.get(name.lower())
                 if command is None:
@@ -309,7 +318,7 @@ class Shell:
             else:
                 await self.say(line)
         except Cancelled:
-            pass
+            return not self._quitting
         except Exception as error:  # a bug in the shell itself: say so, keep going
             log.exception("the shell failed on %r", line)
             self.note(f"shell error: {describe_error(error)} (see the log)", style="bold red")
@@ -471,6 +480,7 @@ class Shell:
         while True:
             await self.drain()
             self._show_refusals()
+            await self._show_waiting_retries()
             self._show_ephemerals()
             self._show_messages()
             self._show_home(force=show_home)
@@ -486,7 +496,7 @@ class Shell:
             if any(b.view_id == view["id"] for b in self.buttons):
                 self.note("(the modal stays open: :click N for its buttons, :close to close it)")
             else:
-                await self._close_modal(view, quietly=True)
+                self.note("(the modal stays open: :close to close it)")
             break
         self._show_errors()
         self._mark_seen()
@@ -503,6 +513,24 @@ class Shell:
                 self.note(f"Slack could not show the bot's reply: {ack.error}", style="yellow")
         self._seen.calls = len(self.emu.calls)
         self._seen.acks = len(self.emu.acks)
+
+    async def _show_waiting_retries(self) -> None:
+        """Deliveries Slack refused for a passing reason wait for a retry: say until when."""
+        assert self.db is not None
+        now = self.clock.now()
+        async with self.db.reading() as session:
+            waiting = await waiting_retries(session, now)
+        for retry in waiting:
+            key = (retry.id, retry.attempts)
+            if key in self._seen.retries:
+                continue
+            self._seen.retries.add(key)
+            wait = max(1, math.ceil((retry.next_attempt_at - now).total_seconds()))
+            self.note(
+                f"(the bot retries {retry.method} at {retry.next_attempt_at:%H:%M:%S} UTC, in "
+                f"{wait}s: press Enter after that to see it, or :time +1m to get there now)",
+                style="yellow",
+            )
 
     def _show_ephemerals(self) -> None:
         for message in self.emu.state.ephemerals[self._seen.ephemerals :]:
@@ -623,7 +651,7 @@ class Shell:
             if not ask:
                 return
 
-    async def _close_modal(self, view: dict[str, Any], *, quietly: bool = False) -> None:
+    async def _close_modal(self, view: dict[str, Any]) -> None:
         if view.get("notify_on_close"):
             reply = await self.driver.view_closed(self.user_id, str(view["id"]))
             self._check_reply(reply, "view_closed")
@@ -636,9 +664,14 @@ class Shell:
             line = await self.reader.read(prompt)
             if line is None or line.strip() == ":cancel":
                 raise Cancelled()
+            if line.strip().lower() in QUIT:
+                self._quitting = True  # close the modal, then leave
+                raise Cancelled()
             if not line.strip().startswith(":"):
                 return line.strip()
-            self.note("  You are filling in a modal: answer the field, or :cancel.", "yellow")
+            self.note(
+                "  You are filling in a modal: answer the field, :cancel, or :quit.", "yellow"
+            )
 
     async def _ask(self, block: dict[str, Any], before: str | None) -> tuple[dict[str, Any], str]:
         """One field: its state for the submission, and the text it was given."""
@@ -932,9 +965,9 @@ class Shell:
         assert self.scheduler is not None
         ran = await self.scheduler.tick(self.clock.now())
         if ran:
-            self.console.print(f"Scheduled jobs run: {', '.join(ran)}.")
+            self.console.print(f"The scheduler ran what was due: {', '.join(ran)}.")
         else:
-            self.console.print("No scheduled jobs were due.")
+            self.console.print("Nothing was scheduled by then.")
         await self.settle()
 
     def _time_text(self, moment: datetime) -> str:
