@@ -967,7 +967,7 @@ class Shell:
         if ran:
             self.console.print(f"The scheduler ran what was due: {', '.join(ran)}.")
         else:
-            self.console.print("Nothing was scheduled by then.")
+            self.console.print("Nothing scheduled was due.")
         await self.settle()
 
     def _time_text(self, moment: datetime) -> str:
