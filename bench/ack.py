@@ -93,7 +93,7 @@ async def load(url: str, body: bytes, headers: dict[str, str], concurrency: int,
                 started = time.perf_counter()
                 async with session.post(url + "/slack/events", data=body, headers=headers) as resp:
                     text = await resp.text()
-                    if resp.status != 200 or "Doughnut commands" not in text:
+                    if resp.status != 200 or "Doughnut today" not in text:
                         errors += 1
                 latencies.append(time.perf_counter() - started)
 

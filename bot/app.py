@@ -60,7 +60,12 @@ class DoughnutApp(AsyncApp):
         **kwargs: Any,
     ) -> Any:
         name = event.get("type") if isinstance(event, dict) else event
-        if isinstance(name, str):
+        channel_type = event.get("channel_type") if isinstance(event, dict) else None
+        if channel_type:
+            # Slack subscribes to messages per conversation type (`message.im`); Bolt can't filter.
+            self.listened["events"].add(f"{name}.{channel_type}")
+            matchers = [*(matchers or []), in_conversation_type(channel_type)]
+        elif isinstance(name, str):
             self.listened["events"].add(name)
         if name in MESSAGE_EVENTS and not include_bots:
             matchers = [*(matchers or []), sent_by_a_person]
@@ -122,6 +127,15 @@ async def sent_by_a_person(body: dict[str, Any]) -> bool:
     """A listener matcher: the message was not posted by a bot or an integration."""
     event = body.get("event") or {}
     return not event.get("bot_id") and event.get("subtype") != "bot_message"
+
+
+def in_conversation_type(channel_type: str) -> Callable[[dict[str, Any]], Awaitable[bool]]:
+    """A listener matcher: the event happened in that kind of conversation (`im`, `channel`…)."""
+
+    async def matches(body: dict[str, Any]) -> bool:
+        return (body.get("event") or {}).get("channel_type") == channel_type
+
+    return matches
 
 
 def make_client(settings: Settings, *, timeout: float = INLINE_CALL_TIMEOUT) -> AsyncWebClient:

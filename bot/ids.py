@@ -25,7 +25,14 @@ HOME_HELP_ACTION = "home_help"
 HOME_SETUP_ACTION = "home_setup_community"
 
 # Events the bot listens to
-HANDLED_EVENTS = ("app_home_opened", "member_joined_channel", "app_uninstalled", "tokens_revoked")
+HANDLED_EVENTS = (
+    "app_home_opened",
+    "member_joined_channel",
+    "app_uninstalled",
+    "tokens_revoked",
+    "app_mention",
+    "message.im",
+)
 
 # Community setup opened from the Home tab: the channel is picked in the modal
 SETUP_CHANNEL_BLOCK = "setup_channel"

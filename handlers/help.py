@@ -1,88 +1,55 @@
-"""`/doughnut help` (and any unknown subcommand): what Doughnut can do, grouped by the loop."""
+"""Help: `/doughnut help` (and any unknown subcommand), the Home tab's Help button, and a short
+answer to a DM or an @Doughnut mention. It says what works today and what is still to come."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Block, context, divider, ephemeral, header, section
+from bot.blocks import Block, context, divider, ephemeral, header, message, section
 from bot.deps import Deps
 from bot.ids import HOME_HELP_ACTION
 from bot.text import escape
+from bot.unit_of_work import UnitOfWork
 
-
-@dataclass(frozen=True)
-class CommandHelp:
-    usage: str
-    what: str
-    available: bool = True
-
-
-# The loop, in order: each group says what the step is for and which commands serve it.
-HELP_GROUPS: tuple[tuple[str, str, tuple[CommandHelp, ...]], ...] = (
-    (
-        "Capture",
-        "What have we learned? Lessons straight from your work.",
-        (
-            CommandHelp("/lesson", "capture an After Action Review", available=False),
-            CommandHelp("/doughnut aar [project]", "run an After Action Review in a thread", False),
-        ),
-    ),
-    (
-        "Find",
-        "The book of knowledge, at the point of need.",
-        (CommandHelp("/lessons [query]", "search lessons and practices", available=False),),
-    ),
-    (
-        "Assist",
-        "Ask the people who have done it before.",
-        (CommandHelp("/peer-assist [topic]", "ask for a peer assist", available=False),),
-    ),
-    (
-        "Recognise",
-        "Thank the people whose knowledge helped you.",
-        (CommandHelp("/kudos @someone reason", "give kudos", available=False),),
-    ),
-    (
-        "Steer",
-        "Run the community: roles, gaps, proposals, sponsors.",
-        (
-            CommandHelp("/doughnut setup", "make this channel a community (or edit it)"),
-            CommandHelp("/doughnut help", "this overview"),
-        ),
-    ),
+# What works today: (where, what it does). A capability adds its line when it lands.
+AVAILABLE: tuple[tuple[str, str], ...] = (
+    ("`/doughnut setup`", "make this channel a community of practice, or edit it"),
+    ("`/doughnut help`", "this overview"),
+    ("the *Home* tab", "your communities and your roles in them"),
 )
+# The rest of the loop, in the product's words; not built yet, so no command is named.
+COMING: tuple[str, ...] = (
+    "capturing lessons and After Action Reviews",
+    "a searchable book of knowledge",
+    "peer assists",
+    "kudos",
+    "answers to questions asked with @Doughnut",
+)
+COMING_TEXT = "Not built yet, coming later: " + ", ".join(COMING) + "."
+# Message subtypes that are a person writing (the others are edits, deletions, joins…).
+PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 def help_blocks(unknown: str | None = None) -> list[Block]:
     """The help overview; `unknown` is a subcommand we did not understand, echoed safely."""
     blocks: list[Block] = [header("Doughnut: your community's knowledge loop")]
     if unknown:
-        blocks.append(
-            section(f"I don't know `{escape(unknown[:50])}` yet, so here is what I can do.")
-        )
-    for title, purpose, commands in HELP_GROUPS:
-        blocks.append(divider())
-        live = [c for c in commands if c.available]
-        soon = [c for c in commands if not c.available]
-        lines = [f"*{title}* · {purpose}"]
-        lines += [f"• `{c.usage}`: {c.what}" for c in live]
-        blocks.append(section("\n".join(lines)))
-        if soon:
-            blocks.append(context("Coming soon: " + ", ".join(f"`{c.usage}`" for c in soon)))
-    blocks.append(context("Tip: open Doughnut's *Home* tab to see your communities and roles."))
+        said = escape(unknown[:50])
+        blocks.append(section(f"I don't know `{said}` yet, so here is what I can do."))
+    lines = ["*What works today*"] + [f"• {where}: {what}" for where, what in AVAILABLE]
+    blocks += [section("\n".join(lines)), divider(), context(COMING_TEXT)]
     return blocks
 
 
 def help_text(unknown: str | None = None) -> str:
     """The plain-text fallback of the help overview."""
     prefix = f"I don't know `{escape(unknown[:50])}` yet. " if unknown else ""
-    live = [c.usage for _, _, commands in HELP_GROUPS for c in commands if c.available]
-    return prefix + "Doughnut commands: " + ", ".join(live)
+    today = ", ".join(f"{where} ({what})" for where, what in AVAILABLE)
+    return f"{prefix}Doughnut today: {today}. {COMING_TEXT}"
 
 
 @cache
@@ -105,6 +72,15 @@ def help_modal() -> dict[str, Any]:
     }
 
 
+@cache
+def short_help() -> dict[str, Any]:
+    """The answer to a DM or a mention: I can't answer questions yet, and what I can do."""
+    intro = "Hi! I can't answer questions yet. What works today:"
+    lines = [f"• {where}: {what}" for where, what in AVAILABLE]
+    text = f"{intro} " + "; ".join(f"{where}: {what}" for where, what in AVAILABLE) + "."
+    return message(text, [section("\n".join([intro, *lines])), context(COMING_TEXT)])
+
+
 async def show_help(ack: AsyncAck, **_: Any) -> None:
     await ack(**help_reply())
 
@@ -114,6 +90,24 @@ async def open_help_modal(ack: AsyncAck, body: dict[str, Any], client: AsyncWebC
     await ack()
 
 
+async def answer_with_short_help(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    """A DM to the bot or a mention of it: reply (in the thread, for a mention) with short help."""
+    channel = event.get("channel")
+    if not channel or event.get("subtype") not in PERSON_SUBTYPES:
+        return
+    payload: dict[str, Any] = {"channel": channel, **short_help()}
+    # In a channel, the answer goes in the mention's thread; in a DM, where it was written.
+    mention = event["type"] == "app_mention"
+    thread_ts = event.get("thread_ts") or (event.get("ts") if mention else None)
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    uow: UnitOfWork = context["uow"]
+    await uow.deliver("chat.postMessage", payload, channel=channel)
+
+
 def register(app: AsyncApp, deps: Deps, subcommands: Any) -> None:
     subcommands.add("help", show_help)
     app.action(HOME_HELP_ACTION)(open_help_modal)
+    # `channel_type` makes this the `message.im` subscription: DMs to the app, nothing else.
+    app.event({"type": "message", "channel_type": "im"})(answer_with_short_help)
+    app.event("app_mention")(answer_with_short_help)

@@ -15,6 +15,7 @@ from bot.communities import communities_for
 from bot.deps import Deps
 from bot.text import channel_link, escape
 from bot.unit_of_work import UnitOfWork
+from handlers.help import COMING_TEXT
 from storage.communities import communities_of_workspace
 from storage.models import Community
 
@@ -32,9 +33,11 @@ def home_view(user_id: str, mine: list[Community], others: list[Community]) -> d
     blocks: list[Block] = [
         header("Doughnut"),
         section(
-            "Doughnut keeps your communities of practice learning: capture lessons where work "
-            "happens, find who has done it before, and thank the people who helped."
+            "Doughnut helps your communities of practice learn together. Today: set up a "
+            "community in its channel (`/doughnut setup`), and see your communities and roles "
+            "here."
         ),
+        context(COMING_TEXT),
         actions(
             button("Help", ids.HOME_HELP_ACTION),
             button("Set up a community", ids.HOME_SETUP_ACTION, style="primary"),

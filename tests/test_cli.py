@@ -164,4 +164,4 @@ async def test_socket_mode_serves_the_same_listeners(tmp_path: Path) -> None:
             stop.set()
             await asyncio.wait_for(running, timeout=30)
         assert reply.json["response_type"] == "ephemeral"
-        assert "Steer" in str(reply.json["blocks"])
+        assert "What works today" in str(reply.json["blocks"])

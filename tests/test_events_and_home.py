@@ -173,3 +173,77 @@ async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) ->
         stop.set()
         await leading
     assert "Your communities" in str(bot.state.home_views[bot.user("alice")]["blocks"])
+
+
+def bot_posts(bot: Bot, channel: str) -> list:  # type: ignore[type-arg]
+    return [m for m in bot.state.history(channel) if m.user == bot.state.bot_user_id]
+
+
+async def test_a_dm_to_the_app_is_answered_with_short_help_through_the_outbox(bot: Bot) -> None:
+    alice = bot.user("alice")
+
+    _, replies = await bot.driver.say(alice, bot.state.bot_user_id, "how do we run a retro?")
+    assert [r.status for r in replies] == [200]
+    assert bot.emu.calls_to("chat.postMessage") == []  # queued in the outbox, not sent inline
+    await bot.settle()
+
+    dm = bot.state.dm_channel(alice).id
+    [answer] = bot_posts(bot, dm)
+    assert answer.text.startswith("Hi! I can't answer questions yet.")
+    assert "/doughnut setup" in answer.text
+    assert "Not built yet, coming later" in str(answer.blocks)
+    assert answer.thread_ts is None  # a DM is answered where it was written
+
+
+async def test_a_mention_is_answered_once_in_its_thread(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    mention = f"<@{bot.state.bot_user_id}> who knows about Kafka?"
+
+    question, replies = await bot.driver.say(alice, general, mention)
+    # The emulator also sends the channel's `message` event: not subscribed, acked, ignored.
+    assert sorted(r.status for r in replies) == [200, 200]
+    await bot.settle()
+
+    [answer] = bot_posts(bot, general)
+    assert answer.thread_ts == question.ts and answer.is_reply
+    assert answer.text.startswith("Hi! I can't answer questions yet.")
+
+
+async def test_a_mention_delivered_again_is_answered_once(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    _, found = bot.emu.user_message(alice, general, f"<@{bot.state.bot_user_id}> hi")
+    [mention] = [e for e in found if e["type"] == "app_mention"]
+
+    first = await bot.driver.event(mention, event_id="Ev0MENTION")
+    retry = await bot.driver.event(mention, event_id="Ev0MENTION", retry_num=1)
+    await bot.settle()
+
+    assert (first.status, retry.status) == (200, 200)
+    assert len(bot_posts(bot, general)) == 1
+
+
+async def test_edits_bot_messages_and_other_dms_get_no_answer(bot: Bot) -> None:
+    alice = bot.user("alice")
+    dm = bot.state.dm_channel(alice)
+    message, _ = await bot.driver.say(alice, dm.id, "hello")
+    await bot.settle()
+    bot.emu.clear_calls()
+
+    edited = bot.emu.edit_message(alice, dm.id, message.ts, "hello again")
+    assert edited is not None and edited["subtype"] == "message_changed"
+    from_a_bot = {
+        "type": "message",
+        "channel": dm.id,
+        "channel_type": "im",
+        "bot_id": "B0OTHER",
+        "text": "I am another bot",
+        "ts": "1700000000.000100",
+    }
+    in_a_channel = {**from_a_bot, "channel": bot.channel("general"), "channel_type": "channel"}
+    in_a_channel.pop("bot_id")
+    in_a_channel["user"] = alice
+    for event in (edited, from_a_bot, in_a_channel):
+        assert (await bot.driver.event(event)).status == 200
+    await bot.settle()
+
+    assert bot.emu.calls_to("chat.postMessage") == []

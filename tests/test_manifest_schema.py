@@ -47,6 +47,7 @@ DESIGN_BOT_SCOPES = {
     "files:write",
     "usergroups:read",
     "team:read",
+    "mpim:history",  # the outbox's recovery reads group DMs it answers mentions in
 }
 
 
@@ -140,8 +141,9 @@ def test_settings_are_socket_mode(manifest) -> None:
 def test_bot_scopes_are_the_design_list(manifest) -> None:
     bot_scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(bot_scopes) == len(set(bot_scopes)), "duplicate scope"
-    assert set(bot_scopes) == DESIGN_BOT_SCOPES
-    assert manifest_declarations(manifest)["bot_scopes"] == DESIGN_BOT_SCOPES
+    # Only what the code uses now (README, "Scopes and why"); each capability adds its own.
+    assert set(bot_scopes) <= DESIGN_BOT_SCOPES
+    assert manifest_declarations(manifest)["bot_scopes"] == set(bot_scopes)
 
 
 def test_every_slash_command_escapes_user_text(manifest) -> None:

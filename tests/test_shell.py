@@ -266,7 +266,7 @@ async def test_the_tour_script_produces_the_expected_transcript(tmp_path: Path) 
     assert "Modal: Doughnut help" in home_help
     # the clock
     assert "It is Thu 2026-12-03 09:00 UTC (Thu 04:00 for @ben in America/New_York)." in transcript
-    assert "Scheduled jobs run: Housekeeping." in transcript
+    assert "The scheduler ran what was due: Housekeeping." in transcript
     assert "bot error" not in transcript
 
     again = await run_script([":as @ben", ":home"], db_url=url, clock=ManualClock(START))
@@ -328,6 +328,9 @@ async def test_messages_mentions_reactions_dms_and_joining(tmp_path: Path) -> No
     transcript = await run_script(lines, db_url=url, clock=ManualClock(START))
 
     assert "ana@#cop-sre> thanks @chloe" in transcript
+    # the mention is answered in its thread with a short help
+    asked = transcript.split("ana@#cop-sre> @doughnut how do we run a retro?", 1)[1]
+    assert "doughnut  (thread reply)\n   Hi! I can't answer questions yet." in asked
     assert "(message 1)" in transcript and "(message 2)" in transcript
     assert "(you reacted with :doughnut: on message 1)" in transcript
     history = transcript.split("ana@#cop-sre> :history", 1)[1]
@@ -350,7 +353,7 @@ async def test_cancelling_a_modal_sends_view_closed_and_stores_nothing(tmp_path:
         clock=ManualClock(START),
     )
 
-    assert "You are filling in a modal: answer the field, or :cancel." in transcript
+    assert "You are filling in a modal: answer the field, :cancel, or :quit." in transcript
     assert "(modal closed)" in transcript
     assert "in #cop-design" not in transcript.split("(modal closed)", 1)[1]
     db = Database(url)
@@ -386,7 +389,7 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    assert "Scheduled jobs run: Housekeeping." in out
+    assert "The scheduler ran what was due: Housekeeping." in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 
@@ -402,3 +405,70 @@ def test_a_database_it_cannot_use_is_a_startup_failure(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "Could not start the shell: DATABASE_URL" in result.stdout
+
+
+# ---- the shell tells a newcomer what is going on -------------------------------------------
+
+
+async def test_a_notice_modal_stays_open_until_close(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script(
+        [":home", ":click 1", ":close", ":close"], db_url=url, clock=ManualClock(START)
+    )
+
+    opened = transcript.split("ana@#general> :click 1", 1)[1]
+    assert "Modal: Doughnut help" in opened
+    assert "(the modal stays open: :close to close it)" in opened
+    first_close = opened.split("ana@#general> :close", 2)
+    assert "(modal closed)" in first_close[1]
+    assert "No modal is open." in first_close[2]  # only the second :close finds none
+
+
+async def test_a_refused_post_says_when_it_is_retried(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+    lines = [":fail chat.postMessage internal_error", ":in #cop-design", "/doughnut setup"]
+    lines += ["Product Design", "", "", "", "", ""]  # the name, then every default
+    lines += ["", ":time +1m"]
+
+    transcript = await run_script(lines, db_url=url, clock=ManualClock(START))
+
+    refused, _, later = transcript.partition("ana@#cop-design> :time +1m")
+    assert "Slack refused the bot's chat.postMessage: internal_error (as :fail asked)" in refused
+    assert "(the bot retries chat.postMessage at 09:00:0" in refused
+    assert "press Enter after that to see it, or :time" in refused
+    assert refused.count("the bot retries") == 1  # said once, not after every input
+    assert "Product Design is now a community of practice." not in refused
+    assert "Product Design is now a community of practice." in later
+
+
+async def test_the_log_the_banner_names_exists(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script([":help"], db_url=url, clock=ManualClock(START))
+
+    log = tmp_path / "shell.log"
+    assert f"log {log}" in transcript
+    assert log.is_file()
+
+
+async def test_quit_inside_a_modal_closes_it_and_leaves(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script(
+        [":in #cop-design", "/doughnut setup", ":quit", ":help"],
+        db_url=url,
+        clock=ManualClock(START),
+    )
+
+    assert "(modal closed)" in transcript
+    assert ":help" not in transcript.split("Community name: :quit", 1)[1]
+
+
+async def test_the_shell_help_promises_no_answers_to_questions(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script([":help"], db_url=url, clock=ManualClock(START))
+
+    assert "asks the bot a question" not in transcript
+    assert "it can't answer questions yet" in transcript

@@ -48,7 +48,7 @@ async def test_unverifiable_requests_are_refused_and_change_nothing(
     event = await bot.driver.event(home_opened(bot.user("alice")), **forgery)
 
     assert command.status == 401
-    assert "Doughnut commands" not in command.text
+    assert "Doughnut today" not in command.text
     assert event.status == 401
     assert await count(bot, Workspace) == 0
     assert await count(bot, ProcessedEvent) == 0

@@ -153,7 +153,8 @@ class ShellLogging:
     def install(self) -> None:
         root = logging.getLogger()
         self.previous_level = root.level
-        self.file = logging.FileHandler(self.path, encoding="utf-8", delay=True)
+        # Made now, not at the first warning: the banner names this file.
+        self.file = logging.FileHandler(self.path, encoding="utf-8")
         self.file.setLevel(logging.WARNING)
         self.file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(self.file)
