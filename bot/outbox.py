@@ -103,8 +103,10 @@ def classify(error: BaseException) -> Failure:
     """Sort a failed Slack call: transient (retry) or permanent (fail now); clear or unclear."""
     if isinstance(error, SlackApiError):
         response = error.response
-        status = int(getattr(response, "status_code", 200) or 200)
-        data = response.data if isinstance(response.data, dict) else {}
+        # An unreadable answer comes with aiohttp's response (`status`, no `data`).
+        status = int(getattr(response, "status_code", getattr(response, "status", 200)) or 200)
+        data = getattr(response, "data", None)
+        data = data if isinstance(data, dict) else {}
         reason = str(data.get("error") or f"http_{status}")
         if status == 429:
             return Failure(reason, True, _retry_after(response))
