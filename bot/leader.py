@@ -57,8 +57,8 @@ class Leadership:
         resign_grace: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if check_interval + check_timeout >= idle_timeout:
-            # The heartbeat must land well inside the server's idle timeout, or it drops us.
+        if max(check_interval, retry_interval) + check_timeout >= idle_timeout:
+            # Heartbeats (and election tries) must land well inside the server's idle timeout.
             raise ValueError("check_interval + check_timeout must be below idle_timeout")
         self.db = db
         self.on_notify = on_notify
