@@ -371,16 +371,18 @@ class OutboxSender:
     async def _deliver(self, lease: Lease, lane: Lane, deadline: float) -> str:
         """Send one leased delivery and settle it: "sent", "retried", "failed", "unknown" or
         "lapsed" (the lease ran out before the send: nothing sent, nothing marked)."""
+        # Database trouble while settling escapes to the lane (it stops; the lease runs out, and
+        # the next try looks before sending); only the call to Slack is classified.
+        if lease.method in POSTS and lease.in_doubt_since is not None:
+            settled = await self._recover(lease, deadline)
+            if settled is not None:
+                return settled
+        # Right before the send: is the lease still ours long enough to send and mark?
+        if deadline - self._monotonic() < self.send_timeout + LEASE_SAFETY:
+            return await self._lapse(lease)
+        if lane.channel is not None:
+            self._channel_free_at[lane.channel] = self._monotonic() + self.channel_spacing
         try:
-            if lease.method in POSTS and lease.in_doubt_since is not None:
-                settled = await self._recover(lease, deadline)
-                if settled is not None:
-                    return settled
-            # Right before the send: is the lease still ours long enough to send and mark?
-            if deadline - self._monotonic() < self.send_timeout + LEASE_SAFETY:
-                return await self._lapse(lease)
-            if lane.channel is not None:
-                self._channel_free_at[lane.channel] = self._monotonic() + self.channel_spacing
             response = await asyncio.wait_for(self._send(lease), self.send_timeout)
         except Exception as error:
             return await self._settle_failure(lease, classify(error))
@@ -391,9 +393,9 @@ class OutboxSender:
         assert lease.in_doubt_since is not None
         # Leave the lease enough time for the send that may follow.
         budget = deadline - self._monotonic() - self.send_timeout - LEASE_SAFETY
+        if budget <= 0:
+            return await self._lapse(lease)  # frozen since leasing: not ours to settle
         try:
-            if budget <= 0:
-                raise HistoryUnavailable("no time left on the lease to look")
             async with asyncio.timeout(budget):
                 found = await self._find_posted(lease, lease.in_doubt_since)
         except (HistoryUnavailable, TimeoutError) as error:
@@ -458,9 +460,9 @@ class OutboxSender:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
                     return None
-        except SlackApiError as error:
-            raise HistoryUnavailable(f"history of {channel}: {classify(error).reason}") from error
-        except (aiohttp.ClientError, ConnectionError, SlackClientError) as error:
+        except TimeoutError:
+            raise
+        except Exception as error:  # whatever it is, the history did not tell
             raise HistoryUnavailable(f"history of {channel}: {classify(error).reason}") from error
         raise HistoryUnavailable(
             f"history of {channel}: more than {self.history_max_pages} pages to look through"
