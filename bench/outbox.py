@@ -9,6 +9,9 @@ just `channels` per second; this measures the outbox's own cost: leases, marks, 
    deliveries/s and the enqueue-to-sent latency (dominated by the backlog's own length).
 2. steady: a producer enqueues at `rate` per second, waking the running sender after each
    commit, as handlers do; prints the enqueue-to-sent latency a user would see.
+3. fairness: `--backlog` posts to one channel, paced as Slack wants (1 s apart), then one post a
+   person waits for in another channel; prints how long that one took and how many of the
+   backlog went before it (the rest of the backlog is left unsent).
 
 SQLite runs in a temporary file. With --database-url (PostgreSQL) the database is migrated and
 used as is, so give it a scratch database; the bench's own workspace is deleted afterwards.
@@ -37,7 +40,7 @@ from bot.outbox import OutboxSender  # noqa: E402
 from storage import deliveries, workspaces  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Delivery, DeliveryStatus  # noqa: E402
+from storage.models import Delivery, DeliveryStatus, Priority  # noqa: E402
 from storage.models import Workspace as WorkspaceRow  # noqa: E402
 
 
@@ -71,7 +74,14 @@ def report(label: str, values: list[float]) -> None:
     )
 
 
-async def enqueue_one(db: Database, clock: SystemClock, ws_id: int, channel: str, n: int) -> int:
+async def enqueue_one(
+    db: Database,
+    clock: SystemClock,
+    ws_id: int,
+    channel: str,
+    n: int,
+    priority: Priority = Priority.BULK,
+) -> int:
     async with db.transaction() as session:
         delivery = await deliveries.enqueue(
             session,
@@ -79,12 +89,13 @@ async def enqueue_one(db: Database, clock: SystemClock, ws_id: int, channel: str
             method="chat.postMessage",
             payload={"channel": channel, "text": f"bench {n}"},
             channel=channel,
+            priority=priority,
             now=clock.now(),
         )
         return delivery.id
 
 
-async def bench(url: str, count: int, channel_count: int, rate: float) -> None:
+async def bench(url: str, count: int, channel_count: int, rate: float, backlog: int) -> None:
     db = Database(url)
     await upgrade(db)
     clock = SystemClock()
@@ -159,6 +170,45 @@ async def bench(url: str, count: int, channel_count: int, rate: float) -> None:
             report("enqueue-to-sent", await latencies(db, ids))
             posted = len(emu.calls_to("chat.postMessage"))
             print(f"  emulator received {posted} posts for {count + steady} deliveries")
+
+            # 3. fairness
+            emu.clear_calls()
+            busy, other = channels[0], channels[1 % channel_count]
+            async with db.transaction() as session:
+                for n in range(backlog):
+                    await deliveries.enqueue(
+                        session,
+                        workspace_id=ws_id,
+                        method="chat.postMessage",
+                        payload={"channel": busy, "text": f"backlog {n}"},
+                        channel=busy,
+                        priority=Priority.BULK,
+                        now=clock.now(),
+                    )
+            paced = OutboxSender(db, client, clock, Metrics(), channel_spacing=1.0)
+            stop = asyncio.Event()
+            running = asyncio.create_task(paced.run(stop))
+            await asyncio.sleep(0.5)  # the backlog is under way
+            waited = await enqueue_one(db, clock, ws_id, other, 0, Priority.PERSON)
+            paced.wake()
+            while True:
+                async with db.reading() as session:
+                    status = await session.scalar(
+                        select(Delivery.status).where(Delivery.id == waited)
+                    )
+                if status != DeliveryStatus.PENDING:
+                    break
+                await asyncio.sleep(0.01)
+            stop.set()
+            await running
+            before = sum(
+                1
+                for c in emu.calls_to("chat.postMessage")
+                if str(c.args.get("text", "")).startswith("backlog")
+            )
+            print(f"fairness: one post a person waits for, behind {backlog} paced posts")
+            report("enqueue-to-sent", await latencies(db, [waited]))
+            print(f"  backlog posts sent by then: {before} (paced 1 s apart)")
     finally:
         async with db.transaction() as session:
             await session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == ws_id))
@@ -170,14 +220,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--channels", type=int, default=20)
     parser.add_argument("--rate", type=float, default=200.0, help="steady phase, per second")
+    parser.add_argument("--backlog", type=int, default=600, help="fairness phase backlog")
     parser.add_argument("--database-url", help="PostgreSQL URL (postgresql+asyncpg://...)")
     args = parser.parse_args()
     if args.database_url:
-        asyncio.run(bench(args.database_url, args.count, args.channels, args.rate))
+        asyncio.run(bench(args.database_url, args.count, args.channels, args.rate, args.backlog))
         return
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        asyncio.run(bench(url, args.count, args.channels, args.rate))
+        asyncio.run(bench(url, args.count, args.channels, args.rate, args.backlog))
 
 
 if __name__ == "__main__":

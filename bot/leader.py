@@ -5,6 +5,15 @@ connection: the lock goes with the connection, so a leader that dies (or loses i
 frees it, and another replica, trying every `retry_interval` seconds, takes over. The same
 connection LISTENs on `doughnut_outbox`, so a delivery enqueued on any replica wakes the leader
 as soon as its transaction commits (see `notify_outbox`). On SQLite the one process leads at once.
+
+A leader that stops talking loses the lock within `idle_timeout` seconds, whether it died, froze
+(SIGSTOP, a long GC pause: its kernel still answers TCP keepalives) or was cut off (the server
+would otherwise keep the connection, and the lock, until TCP gives up, about 2 hours): the
+connection sets PostgreSQL's `idle_session_timeout` (14 and later), so the server closes it, and
+frees the lock, once the leader's heartbeat (`check_interval`) stops. The lock is never held
+inside a transaction: LISTEN delivers nothing there, and idle_session_timeout does not apply.
+A leader that resumes after `idle_timeout` without a heartbeat resigns at once; the outbox
+checks its own leases on the monotonic clock before each send, so it sends nothing it lost.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,15 +53,22 @@ class Leadership:
         retry_interval: float = 1.5,
         check_interval: float = 3.0,
         check_timeout: float = 5.0,
+        idle_timeout: float = 20.0,
         resign_grace: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if max(check_interval, retry_interval) + check_timeout >= idle_timeout:
+            # Heartbeats (and election tries) must land well inside the server's idle timeout.
+            raise ValueError("check_interval + check_timeout must be below idle_timeout")
         self.db = db
         self.on_notify = on_notify
         self.lock_key = lock_key
         self.retry_interval = retry_interval
         self.check_interval = check_interval
         self.check_timeout = check_timeout
+        self.idle_timeout = idle_timeout
         self.resign_grace = resign_grace
+        self._monotonic = monotonic
         self.is_leader = False
         self._conn: Any = None  # the dedicated asyncpg connection, while there is one
 
@@ -94,7 +111,30 @@ class Leadership:
         import asyncpg  # only needed on PostgreSQL
 
         dsn = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return await asyncpg.connect(dsn, timeout=self.check_timeout)
+        conn = await asyncpg.connect(dsn, timeout=self.check_timeout)
+        try:
+            await asyncio.wait_for(self._bound_silence(conn), self.check_timeout)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
+
+    async def _bound_silence(self, conn: Any) -> None:
+        """Make the server drop this connection (and its lock) when the leader falls silent."""
+        # A dead peer's socket is closed in about idle + interval * count seconds.
+        keepalive = max(1, int(self.idle_timeout / 4))
+        await conn.execute(
+            f"SET tcp_keepalives_idle = {keepalive}; SET tcp_keepalives_interval = {keepalive};"
+            " SET tcp_keepalives_count = 2"
+        )
+        version = int(await conn.fetchval("SHOW server_version_num"))
+        if version >= 140000:
+            await conn.execute(f"SET idle_session_timeout = {int(self.idle_timeout * 1000)}")
+        else:
+            log.warning(
+                "PostgreSQL %s has no idle_session_timeout: a frozen leader keeps its lock",
+                version,
+            )
 
     async def _acquire(self, conn: Any, stop: asyncio.Event, lost: asyncio.Event) -> bool:
         """Try for the lock every `retry_interval` seconds; False when stopping or disconnected."""
@@ -142,13 +182,22 @@ class Leadership:
         self.is_leader = True
         log.info("this process is now the leader")
         work = asyncio.create_task(on_elected(resign), name="leader work")
+        heard = self._monotonic()  # the last heartbeat the server answered
         try:
             while not stop.is_set() and not lost.is_set() and not work.done():
                 await _wait(stop, self.check_interval, lost, done=work)
                 checking = conn is not None and not work.done() and not stop.is_set()
-                if checking and not await self._alive(conn):
+                if not checking:
+                    continue
+                if self._monotonic() - heard >= self.idle_timeout:
+                    # Silent too long (frozen?): the server has dropped us, or is about to.
+                    log.warning("leader heartbeat late by more than the idle timeout: resigning")
+                    lost.set()
+                elif not await self._alive(conn):
                     log.warning("leader connection lost: resigning")
                     lost.set()
+                else:
+                    heard = self._monotonic()
         finally:
             self.is_leader = False
             resign.set()

@@ -28,8 +28,20 @@ class Metrics:
         )
         self.deliveries = Counter(
             "doughnut_outbox_deliveries",
-            "Outbox deliveries by outcome (sent, retried, failed).",
+            "Outbox deliveries by outcome (sent, retried, failed, superseded, unknown).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.history_lookups = Counter(
+            "doughnut_outbox_history_lookups",
+            "Looks in a channel's history for a post in doubt, by result (found, absent, "
+            "unavailable: the outcome stays unknown).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.lease_lapses = Counter(
+            "doughnut_outbox_lease_lapses",
+            "Sends skipped because this sender's lease ran out first (it was frozen or slow).",
             registry=self.registry,
         )
 

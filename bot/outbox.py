@@ -1,15 +1,34 @@
 """The outbox sender: sends owed Slack calls in order, at Slack's pace, at least once, never twice.
 
-A delivery is leased in one short transaction, sent, then marked in another. Deliveries for
-one channel form a lane: sent one at a time, in id order, `channel_spacing` apart; lanes run side
-by side. A 429's Retry-After holds back its method on every lane. Transient errors are retried
-with capped, jittered exponential back-off; permanent ones fail at once, with the reason.
+A delivery is leased in one short transaction, sent, then marked in another. Deliveries of one
+lane (a channel's posts; a person's ephemerals in a channel; a coalesce key) are sent one at a
+time, in id order; a channel's posts `channel_spacing` apart; lanes run side by side, those a
+person is waiting for started first. A 429's Retry-After holds back its method on every lane.
+
+What a try's outcome means, and what happens next (the policy):
+
+- Slack answered ok: sent.
+- Slack answered an error: it did nothing. Permanent errors fail at once, with the reason;
+  transient ones are retried with capped, jittered exponential back-off, and count towards
+  `max_attempts`; a 429 only waits out its Retry-After and does not count.
+- No clear answer (timeout, connection lost mid-call, 5xx, or the sender died holding the lease):
+  a post may have gone out. Such a post is "in doubt" from the moment it is leased; its next try
+  first pages the channel's history back to that moment, looking for its delivery key (carried in
+  message metadata, Slack has no idempotency key). Found: sent. Not found: the try failed (it
+  counts), and it is sent again. If the history cannot answer (the bot cannot read the channel,
+  e.g. `not_in_channel` in a public channel it posts to through `chat:write.public`; rate-limited,
+  as `conversations.history` is for some apps; too long; too slow), the post is marked
+  `unknown`, logged and counted, and never re-sent blind: a duplicate is worse than asking.
+- Ephemerals and state-setting calls (`views.publish`, `chat.update`) are simply retried: an
+  ephemeral cannot be looked up, and a duplicate is seen by one person only; state is idempotent.
+- An unexpected exception is a failure with its reason, not retried.
 
 Two kinds of time, kept apart on purpose: the domain clock (`clock`, injected, moved by tests and
-the shell) decides what is *due* and when a lease *expires* (`next_attempt_at`, `leased_until`,
-compared with rows other processes wrote); real waits (channel pacing, Retry-After) are
-`asyncio` sleeps on the event loop's monotonic clock, because Slack counts wall seconds whatever
-the domain clock says.
+the shell) decides what is *due* and when a lease *expires* for other senders (`next_attempt_at`,
+`leased_until`, compared with rows other processes wrote); real time (channel pacing, Retry-After,
+and the time left on this sender's own lease, checked right before each send so a sender frozen
+past its lease sends nothing it no longer owns) is the injected `monotonic` clock and `sleep`,
+because Slack counts wall seconds whatever the domain clock says.
 """
 
 from __future__ import annotations
@@ -21,6 +40,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,40 +78,54 @@ TRANSIENT_ERRORS = frozenset(
         "request_timeout",
     }
 )
+# Errors after which Slack says some of the call may have been performed.
+UNCLEAR_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable"})
 # Methods whose retry could post twice; each post carries its key so it can be found again.
-POSTS = frozenset({"chat.postMessage"})
+POSTS = q.POSTS
 UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
-# After these, Slack certainly did not perform the call: a retry needs no history lookup.
-NOT_PERFORMED = frozenset({"ratelimited", "rate_limited"})
 DEFAULT_RETRY_AFTER = 1.0
+# Left on the lease after a send times out, so marking it cannot race a takeover.
+LEASE_SAFETY = 2.0
 
 
 @dataclass(frozen=True)
 class Failure:
-    """What went wrong with a call: the reason stored on the row, and whether to retry."""
+    """What went wrong with a call: the reason stored on the row, whether to retry, and whether
+    Slack may have performed it all the same (`unclear`)."""
 
     reason: str
     transient: bool
     retry_after: float | None = None
+    unclear: bool = False
 
 
 def classify(error: BaseException) -> Failure:
-    """Sort a failed Slack call into transient (retry) or permanent (fail now)."""
+    """Sort a failed Slack call: transient (retry) or permanent (fail now); clear or unclear."""
     if isinstance(error, SlackApiError):
         response = error.response
-        status = int(getattr(response, "status_code", 200) or 200)
-        data = response.data if isinstance(response.data, dict) else {}
+        # An unreadable answer comes with aiohttp's response (`status`, no `data`).
+        status = int(getattr(response, "status_code", getattr(response, "status", 200)) or 200)
+        data = getattr(response, "data", None)
+        data = data if isinstance(data, dict) else {}
         reason = str(data.get("error") or f"http_{status}")
         if status == 429:
             return Failure(reason, True, _retry_after(response))
-        return Failure(reason, status >= 500 or reason in TRANSIENT_ERRORS)
+        unclear = status >= 500 or reason in UNCLEAR_ERRORS
+        return Failure(reason, status >= 500 or reason in TRANSIENT_ERRORS, unclear=unclear)
     if isinstance(error, TimeoutError):
-        return Failure("timeout", True)
-    if isinstance(error, aiohttp.ClientError | ConnectionError):
+        return Failure("timeout", True, unclear=True)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        # Could not even connect: nothing was sent.
         return Failure(f"connection_error: {type(error).__name__}", True)
+    if isinstance(error, aiohttp.ClientError | ConnectionError):
+        return Failure(f"connection_error: {type(error).__name__}", True, unclear=True)
     if isinstance(error, SlackClientError):
         return Failure(f"client_error: {type(error).__name__}", False)
-    return Failure(f"unexpected: {type(error).__name__}", True)
+    return Failure(f"unexpected: {type(error).__name__}: {str(error)[:200]}", False)
+
+
+class HistoryUnavailable(Exception):
+    """The channel's history cannot say whether a post went out."""
 
 
 def _retry_after(response: Any) -> float:
@@ -173,19 +207,23 @@ class OutboxSender:
         max_lanes: int = 32,
         lane_batch: int = 50,
         poll_interval: float = 3.0,
-        history_limit: int = 100,
-        history_margin: timedelta = timedelta(minutes=10),
+        history_limit: int = 200,
+        history_max_pages: int = 50,
+        history_margin: timedelta = timedelta(minutes=2),
         shutdown_grace: float = 5.0,
         owner: str | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if send_timeout >= lease_seconds:
+        if send_timeout + LEASE_SAFETY >= lease_seconds:
             # Otherwise a slow send could outlive its lease and be taken over while in flight.
-            raise ValueError("send_timeout must be shorter than lease_seconds")
+            raise ValueError("send_timeout must be well shorter than lease_seconds")
         self.db = db
         self.client = client
         self.clock = clock
         self.metrics = metrics
+        self.lease_seconds = lease_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.send_timeout = send_timeout
         self.max_attempts = max_attempts
@@ -197,15 +235,18 @@ class OutboxSender:
         self.lane_batch = lane_batch
         self.poll_interval = poll_interval
         self.history_limit = history_limit
+        self.history_max_pages = history_max_pages
         self.history_margin = history_margin
         self.shutdown_grace = shutdown_grace
         self.owner = (owner or default_owner())[:64]
         self._rng = rng or random.Random()
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._depth = depth_gauge(metrics)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lanes: dict[Lane, asyncio.Task[int]] = {}
-        # Monotonic instants (event loop time) before which a channel / a method must wait.
+        # Monotonic instants before which a channel / a method must wait.
         self._channel_free_at: dict[str, float] = {}
         self._method_free_at: dict[str, float] = {}
 
@@ -240,10 +281,10 @@ class OutboxSender:
     # lanes
 
     async def _dispatch(self) -> None:
-        """Start a lane for every channel (or coalesce key) whose oldest delivery is due."""
-        async with self.db.reading() as session:
-            heads = await q.lane_heads(session, self.batch_size)
+        """Start a lane for every lane whose oldest delivery is due, a person's first."""
         now = self.clock.now()
+        async with self.db.reading() as session:
+            heads = await q.lane_heads(session, now, self.batch_size)
         for head in heads:
             if len(self._lanes) >= self.max_lanes:
                 break  # the rest start on a later pass
@@ -274,6 +315,8 @@ class OutboxSender:
                     await self._wait_turn(lane, head.method)
                     if self._stopping.is_set():
                         return settled
+                    # The lease is ours for `lease_seconds` from before it was taken.
+                    deadline = self._monotonic() + self.lease_seconds
                     leased = await self._lease(head.id)
                     if leased == "busy":
                         return settled  # another sender holds it, or it was rescheduled
@@ -284,7 +327,9 @@ class OutboxSender:
                         settled += 1
                         continue
                     assert isinstance(leased, Lease)
-                    outcome = await self._deliver(leased, lane)
+                    outcome = await self._deliver(leased, lane, deadline)
+                    if outcome == "lapsed":
+                        return settled  # this sender was too slow (frozen?): let others lead
                     if outcome == "retried":
                         break  # look again: a 429 leaves it due, a back-off does not
                     settled += 1
@@ -294,15 +339,25 @@ class OutboxSender:
 
     async def _wait_turn(self, lane: Lane, method: str) -> None:
         """Real-time wait: the channel's pacing and the method's Retry-After."""
-        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             ready_at = self._method_free_at.get(method, 0.0)
             if lane.channel is not None:
                 ready_at = max(ready_at, self._channel_free_at.get(lane.channel, 0.0))
-            delay = ready_at - loop.time()
+            delay = ready_at - self._monotonic()
             if delay <= 0:
                 return
-            await _first_set(self._stopping, seconds=delay)
+            await self._pause(delay)
+
+    async def _pause(self, seconds: float) -> None:
+        """The injected sleep, cut short when the sender stops."""
+        sleeping = asyncio.create_task(self._sleep(seconds))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, stopping):
+                task.cancel()
+            await asyncio.gather(sleeping, stopping, return_exceptions=True)
 
     async def _lease(self, delivery_id: int) -> Lease | q.Refusal:
         now = self.clock.now()
@@ -313,34 +368,56 @@ class OutboxSender:
 
     # one delivery
 
-    async def _deliver(self, lease: Lease, lane: Lane) -> str:
-        """Send one leased delivery and settle it: "sent", "retried" or "failed"."""
+    async def _deliver(self, lease: Lease, lane: Lane, deadline: float) -> str:
+        """Send one leased delivery and settle it: "sent", "retried", "failed", "unknown" or
+        "lapsed" (the lease ran out before the send: nothing sent, nothing marked)."""
+        # Database trouble while settling escapes to the lane (it stops; the lease runs out, and
+        # the next try looks before sending); only the call to Slack is classified.
+        if lease.method in POSTS and lease.in_doubt_since is not None:
+            settled = await self._recover(lease, deadline)
+            if settled is not None:
+                return settled
+        # Right before the send: is the lease still ours long enough to send and mark?
+        if deadline - self._monotonic() < self.send_timeout + LEASE_SAFETY:
+            return await self._lapse(lease)
+        if lane.channel is not None:
+            self._channel_free_at[lane.channel] = self._monotonic() + self.channel_spacing
         try:
-            if self._may_have_been_posted(lease):
-                found = await self._find_posted(lease)
-                if found is not None:
-                    log.info(
-                        "delivery %s (%s to %s) was already posted (ts %s); not posting again",
-                        lease.id,
-                        lease.method,
-                        lease.channel,
-                        found.get("ts"),
-                    )
-                    return await self._settle_sent(lease, found)
-            if lane.channel is not None:
-                loop = asyncio.get_running_loop()
-                self._channel_free_at[lane.channel] = loop.time() + self.channel_spacing
             response = await asyncio.wait_for(self._send(lease), self.send_timeout)
         except Exception as error:
             return await self._settle_failure(lease, classify(error))
         return await self._settle_sent(lease, result_of(response.data))
 
-    def _may_have_been_posted(self, lease: Lease) -> bool:
-        if lease.method not in POSTS:
-            return False  # the others are state-setting (views.publish, chat.update) or ephemeral
-        if lease.lease_expired:
-            return True  # its sender died between sending and marking, or before sending
-        return lease.attempts > 1 and lease.previous_error not in NOT_PERFORMED
+    async def _recover(self, lease: Lease, deadline: float) -> str | None:
+        """Settle a post an earlier try may have made; None when it was not made (send it)."""
+        assert lease.in_doubt_since is not None
+        # Leave the lease enough time for the send that may follow.
+        budget = deadline - self._monotonic() - self.send_timeout - LEASE_SAFETY
+        if budget <= 0:
+            return await self._lapse(lease)  # frozen since leasing: not ours to settle
+        try:
+            async with asyncio.timeout(budget):
+                found = await self._find_posted(lease, lease.in_doubt_since)
+        except (HistoryUnavailable, TimeoutError) as error:
+            reason = str(error) or "the history lookup timed out"
+            self.metrics.history_lookups.labels(result="unavailable").inc()
+            return await self._settle_unknown(lease, reason)
+        if found is not None:
+            self.metrics.history_lookups.labels(result="found").inc()
+            log.info(
+                "delivery %s (%s to %s) was already posted (ts %s); not posting again",
+                lease.id,
+                lease.method,
+                lease.channel,
+                found.get("ts"),
+            )
+            return await self._settle_sent(lease, found)
+        self.metrics.history_lookups.labels(result="absent").inc()
+        if lease.failures >= self.max_attempts:
+            # The last unclear try did not post after all: now it is safe to give up.
+            reason = f"{lease.previous_error} (gave up after {lease.failures} attempts)"
+            return await self._settle_failed(lease, reason)
+        return None
 
     async def _send(self, lease: Lease) -> AsyncSlackResponse:
         payload = dict(lease.payload)
@@ -350,53 +427,46 @@ class OutboxSender:
             return await self.client.files_upload_v2(**payload)
         return await self.client.api_call(lease.method, json=payload)
 
-    async def _find_posted(self, lease: Lease) -> dict[str, Any] | None:
-        """The message this delivery already posted, from the channel's recent history."""
+    async def _find_posted(self, lease: Lease, since: datetime) -> dict[str, Any] | None:
+        """The message this delivery already posted, paging the channel's history back to
+        `since`; raises HistoryUnavailable when the history cannot tell."""
         channel = str(lease.payload.get("channel") or lease.channel or "")
+        # Message ts are wire (wall) time; a domain clock moved ahead (tests, the shell) must
+        # not push the window past the message. The margin covers clock skew with Slack.
+        oldest = f"{(min(since, datetime.now(UTC)) - self.history_margin).timestamp():.6f}"
+        thread_ts = lease.payload.get("thread_ts")
+        cursor: str | None = None
         try:
             if channel[:1] in ("U", "W"):  # a post to a user lands in the app's DM with them
-                opened = await asyncio.wait_for(
-                    self.client.conversations_open(users=channel), self.send_timeout
-                )
+                opened = await self.client.conversations_open(users=channel)
                 channel = opened["channel"]["id"]
-            # Message ts are wire (wall) time; a domain clock moved ahead (tests, the shell) must
-            # not push the window past the message.
-            since = min(lease.created_at, datetime.now(UTC)) - self.history_margin
-            oldest = f"{since.timestamp():.6f}"
-            thread_ts = lease.payload.get("thread_ts")
-            if thread_ts:
-                lookup = self.client.conversations_replies(
-                    channel=channel,
-                    ts=str(thread_ts),
-                    oldest=oldest,
-                    limit=self.history_limit,
-                    include_all_metadata=True,
-                )
-            else:
-                lookup = self.client.conversations_history(
-                    channel=channel,
-                    oldest=oldest,
-                    limit=self.history_limit,
-                    include_all_metadata=True,
-                )
-            history = await asyncio.wait_for(lookup, self.send_timeout)
-        except SlackApiError as error:
-            failure = classify(error)
-            if failure.transient:
-                raise
-            # Better a rare duplicate than a message that never arrives.
-            log.warning(
-                "delivery %s: could not look in %s's history (%s); posting it again",
-                lease.id,
-                channel,
-                failure.reason,
-            )
-            return None
-        for message in history.get("messages") or []:
-            event_payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if event_payload.get("key") == lease.key:
-                return {"channel": channel, "ts": message.get("ts"), "recovered": True}
-        return None
+            for _ in range(self.history_max_pages):
+                args: dict[str, Any] = {
+                    "channel": channel,
+                    "oldest": oldest,
+                    "limit": self.history_limit,
+                    "include_all_metadata": True,
+                }
+                if cursor:
+                    args["cursor"] = cursor
+                if thread_ts:
+                    page = await self.client.conversations_replies(ts=str(thread_ts), **args)
+                else:
+                    page = await self.client.conversations_history(**args)
+                for message in page.get("messages") or []:
+                    event_payload = (message.get("metadata") or {}).get("event_payload") or {}
+                    if event_payload.get("key") == lease.key:
+                        return {"channel": channel, "ts": message.get("ts"), "recovered": True}
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return None
+        except TimeoutError:
+            raise
+        except Exception as error:  # whatever it is, the history did not tell
+            raise HistoryUnavailable(f"history of {channel}: {classify(error).reason}") from error
+        raise HistoryUnavailable(
+            f"history of {channel}: more than {self.history_max_pages} pages to look through"
+        )
 
     # settling
 
@@ -410,39 +480,20 @@ class OutboxSender:
         self.metrics.deliveries.labels(outcome="sent").inc()
         return "sent"
 
-    async def _settle_failure(self, lease: Lease, failure: Failure) -> str:
-        if failure.retry_after is not None:
-            loop = asyncio.get_running_loop()
-            free_at = loop.time() + failure.retry_after
-            self._method_free_at[lease.method] = max(
-                free_at, self._method_free_at.get(lease.method, 0.0)
-            )
-        if failure.transient and lease.attempts < self.max_attempts:
-            # A 429 waits in real time (above), so the row is due again at once.
-            delay = 0.0 if failure.retry_after is not None else self._backoff(lease.attempts)
-            async with self.db.transaction() as session:
-                await q.mark_retry(
-                    session,
-                    lease.id,
-                    owner=self.owner,
-                    at=self.clock.now() + timedelta(seconds=delay),
-                    error=failure.reason,
-                )
-            log.warning(
-                "delivery %s (%s to %s) failed: %s; attempt %d of %d, retrying in %.1fs",
-                lease.id,
-                lease.method,
-                lease.channel,
-                failure.reason,
-                lease.attempts,
-                self.max_attempts,
-                failure.retry_after if failure.retry_after is not None else delay,
-            )
-            self.metrics.deliveries.labels(outcome="retried").inc()
-            return "retried"
-        reason = failure.reason
-        if failure.transient:
-            reason = f"{reason} (gave up after {lease.attempts} attempts)"
+    async def _settle_unknown(self, lease: Lease, reason: str) -> str:
+        async with self.db.transaction() as session:
+            await q.mark_unknown(session, lease.id, owner=self.owner, error=reason)
+        log.error(
+            "delivery %s (%s to %s): outcome unknown, not sent again (%s)",
+            lease.id,
+            lease.method,
+            lease.channel,
+            reason,
+        )
+        self.metrics.deliveries.labels(outcome="unknown").inc()
+        return "unknown"
+
+    async def _settle_failed(self, lease: Lease, reason: str) -> str:
         async with self.db.transaction() as session:
             await q.mark_failed(session, lease.id, owner=self.owner, error=reason)
         log.error(
@@ -454,6 +505,64 @@ class OutboxSender:
         )
         self.metrics.deliveries.labels(outcome="failed").inc()
         return "failed"
+
+    async def _lapse(self, lease: Lease) -> str:
+        """Too little time left on the lease: send nothing; give it back if still ours."""
+        async with self.db.transaction() as session:
+            await q.release(session, lease.id, owner=self.owner)
+        log.warning(
+            "delivery %s (%s to %s): lease nearly over before sending; not sent by this sender",
+            lease.id,
+            lease.method,
+            lease.channel,
+        )
+        self.metrics.lease_lapses.inc()
+        return "lapsed"
+
+    async def _settle_failure(self, lease: Lease, failure: Failure) -> str:
+        if failure.retry_after is not None:
+            free_at = self._monotonic() + failure.retry_after
+            self._method_free_at[lease.method] = max(
+                free_at, self._method_free_at.get(lease.method, 0.0)
+            )
+        if not failure.transient:
+            return await self._settle_failed(lease, failure.reason)
+        # Attempts are counted by outcome: a 429 is Slack's pacing, not a failure.
+        counts = failure.retry_after is None
+        failures = lease.failures + counts
+        # A post that may have gone out is looked up before anything else (even giving up).
+        in_doubt = lease.method in POSTS and failure.unclear
+        # A safety net against endless 429s.
+        worn_out = lease.attempts >= self.max_attempts * 4
+        if worn_out or (failures >= self.max_attempts and not in_doubt):
+            given = lease.attempts if worn_out else failures
+            return await self._settle_failed(
+                lease, f"{failure.reason} (gave up after {given} attempts)"
+            )
+        # A 429 waits in real time (above), so the row is due again at once.
+        delay = 0.0 if failure.retry_after is not None else self._backoff(failures)
+        async with self.db.transaction() as session:
+            await q.mark_retry(
+                session,
+                lease.id,
+                owner=self.owner,
+                at=self.clock.now() + timedelta(seconds=delay),
+                error=failure.reason,
+                counts=counts,
+                in_doubt=in_doubt,
+            )
+        log.warning(
+            "delivery %s (%s to %s) failed: %s; failure %d of %d, retrying in %.1fs",
+            lease.id,
+            lease.method,
+            lease.channel,
+            failure.reason,
+            failures,
+            self.max_attempts,
+            failure.retry_after if failure.retry_after is not None else delay,
+        )
+        self.metrics.deliveries.labels(outcome="retried").inc()
+        return "retried"
 
     def _backoff(self, attempts: int) -> float:
         """Exponential, capped, with jitter (half fixed, half random) so retries spread out."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import Deps
 from storage import deliveries, workspaces
-from storage.models import Workspace
+from storage.models import Priority, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,13 @@ class UnitOfWork:
         *,
         channel: str | None = None,
         coalesce_key: str | None = None,
+        priority: Priority | None = None,
     ) -> None:
-        """Queue a Slack call for after the commit (the outbox sends it)."""
+        """Queue a Slack call for after the commit (the outbox sends it).
+
+        `priority` defaults by method: ephemerals, views and DMs are for a person waiting;
+        pass `Priority.BULK` for a DM nobody is waiting for (a digest).
+        """
         workspace = await self.workspace()
         await deliveries.enqueue(
             await self.session(),
@@ -106,6 +111,7 @@ class UnitOfWork:
             payload=payload,
             channel=channel,
             coalesce_key=coalesce_key,
+            priority=priority,
             now=self.deps.clock.now(),
         )
         self._wrote_deliveries = True

@@ -1,4 +1,4 @@
-"""The outbox's SQL: find lanes, lease one delivery, mark it sent, retried, failed or superseded."""
+"""The outbox's SQL: find lanes, lease one delivery, mark it sent, retried, failed, unknown."""
 
 from __future__ import annotations
 
@@ -13,48 +13,43 @@ from storage.models import Delivery, DeliveryStatus
 
 NOTIFY_CHANNEL = "doughnut_outbox"
 PENDING = DeliveryStatus.PENDING
+# Methods whose retry could post twice: a leased one is in doubt until its outcome is known.
+POSTS = frozenset({"chat.postMessage"})
 
 
 @dataclass(frozen=True)
 class Lane:
-    """Deliveries that must go out one at a time, in id order.
+    """Deliveries that must go out one at a time, in id order (`Delivery.lane`, per workspace).
 
-    A channel's deliveries form one lane (Slack's order and pacing are per channel). Channel-less
-    deliveries (`views.publish`) share a lane with those of the same coalesce key, so the latest
-    state is the last one sent; the others each have their own.
+    A channel's posts form one lane (Slack's order and pacing are per channel); an ephemeral's
+    lane is its person in that channel; channel-less state-setting calls (`views.publish`) share
+    a lane with those of the same coalesce key, so the latest state is the last one sent.
     """
 
-    channel: str | None = None
-    workspace_id: int | None = None
-    coalesce_key: str | None = None
-    delivery_id: int | None = None
+    workspace_id: int
+    name: str
+
+    @property
+    def channel(self) -> str | None:
+        """The channel whose pacing this lane keeps, if it is a channel's lane."""
+        prefix, _, channel = self.name.partition(":")
+        return channel if prefix == "channel" else None
 
     def condition(self) -> ColumnElement[bool]:
-        if self.channel is not None:
-            return (Delivery.channel == self.channel) & (Delivery.workspace_id == self.workspace_id)
-        if self.coalesce_key is not None:
-            return (
-                Delivery.channel.is_(None)
-                & (Delivery.workspace_id == self.workspace_id)
-                & (Delivery.coalesce_key == self.coalesce_key)
-            )
-        return Delivery.id == self.delivery_id
+        return (Delivery.workspace_id == self.workspace_id) & (Delivery.lane == self.name)
 
     def __str__(self) -> str:
-        if self.channel is not None:
-            return self.channel
-        if self.coalesce_key is not None:
-            return f"{self.workspace_id}:{self.coalesce_key}"
-        return f"#{self.delivery_id}"
+        return f"{self.workspace_id}/{self.name}"
 
 
 @dataclass(frozen=True)
 class Head:
-    """The oldest pending delivery of a lane: the only one of the lane that may go next."""
+    """A pending delivery of a lane, in the lane's order; the oldest is the only one that may go."""
 
     lane: Lane
     id: int
     method: str
+    priority: int
     next_attempt_at: datetime
     leased_until: datetime | None
 
@@ -73,53 +68,61 @@ class Lease:
     method: str
     channel: str | None
     payload: dict[str, Any]
-    attempts: int  # including this one
+    attempts: int  # tries, including this one
+    failures: int  # tries that count towards giving up (see Delivery.failures)
     created_at: datetime
     lease_expired: bool  # an earlier sender held it and never came back
     previous_error: str | None
+    # Set when an earlier try may have posted unseen: look in the channel back to then first.
+    in_doubt_since: datetime | None
 
 
-def lane_of(channel: str | None, workspace_id: int, coalesce_key: str | None, id: int) -> Lane:
-    if channel is not None:
-        return Lane(channel=channel, workspace_id=workspace_id)
-    if coalesce_key is not None:
-        return Lane(workspace_id=workspace_id, coalesce_key=coalesce_key)
-    return Lane(delivery_id=id)
+_HEAD_COLUMNS = (
+    Delivery.id,
+    Delivery.workspace_id,
+    Delivery.lane,
+    Delivery.method,
+    Delivery.priority,
+    Delivery.next_attempt_at,
+    Delivery.leased_until,
+)
 
 
-async def lane_heads(session: AsyncSession, limit: int) -> list[Head]:
-    """The head of every lane among the oldest `limit` pending deliveries."""
-    rows = await session.execute(
-        select(
-            Delivery.id,
-            Delivery.workspace_id,
-            Delivery.channel,
-            Delivery.coalesce_key,
-            Delivery.method,
-            Delivery.next_attempt_at,
-            Delivery.leased_until,
-        )
+def _head(row: Any) -> Head:
+    id_, workspace_id, lane, method, priority, next_attempt_at, leased_until = row
+    return Head(Lane(workspace_id, lane), id_, method, priority, next_attempt_at, leased_until)
+
+
+async def lane_heads(session: AsyncSession, now: datetime, limit: int) -> list[Head]:
+    """The oldest pending delivery of every lane, when due: a person's first, then oldest first."""
+    oldest = (
+        select(func.min(Delivery.id).label("id"))
         .where(Delivery.status == PENDING)
-        .order_by(Delivery.id)
+        .group_by(Delivery.workspace_id, Delivery.lane)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(*_HEAD_COLUMNS)
+        .join(oldest, Delivery.id == oldest.c.id)
+        .where(
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.leased_until.is_(None), Delivery.leased_until <= now),
+        )
+        .order_by(Delivery.priority.desc(), Delivery.id)
         .limit(limit)
     )
-    heads: dict[Lane, Head] = {}
-    for id_, workspace_id, channel, coalesce_key, method, next_attempt_at, leased_until in rows:
-        lane = lane_of(channel, workspace_id, coalesce_key, id_)
-        if lane not in heads:
-            heads[lane] = Head(lane, id_, method, next_attempt_at, leased_until)
-    return list(heads.values())
+    return [_head(row) for row in rows]
 
 
 async def lane_pending(session: AsyncSession, lane: Lane, limit: int) -> list[Head]:
     """The oldest pending deliveries of one lane, in the order they must go."""
     rows = await session.execute(
-        select(Delivery.id, Delivery.method, Delivery.next_attempt_at, Delivery.leased_until)
+        select(*_HEAD_COLUMNS)
         .where(Delivery.status == PENDING, lane.condition())
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return [Head(lane, *row) for row in rows]
+    return [_head(row) for row in rows]
 
 
 # Why a delivery could not be leased: a newer one of its coalesce key replaces it; it is no longer
@@ -128,12 +131,18 @@ Refusal = Literal["superseded", "gone", "busy"]
 
 
 async def lease(
-    session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, until: datetime
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    until: datetime,
 ) -> Lease | Refusal:
-    """Take a due delivery until `until`, counting the attempt.
+    """Take a due delivery until `until`, counting the try.
 
     A coalesced delivery with a newer one of the same key is superseded instead (the newer state
-    wins), and leasing one supersedes the older pending ones of its key.
+    wins), and leasing one supersedes the older pending ones of its key. A post is in doubt from
+    now until its outcome is known, so a sender that dies mid-send leaves a mark.
     """
     row = (
         await session.execute(
@@ -147,10 +156,12 @@ async def lease(
                 Delivery.payload,
                 Delivery.status,
                 Delivery.attempts,
+                Delivery.failures,
                 Delivery.next_attempt_at,
                 Delivery.leased_until,
                 Delivery.last_error,
                 Delivery.created_at,
+                Delivery.in_doubt_since,
             )
             .where(Delivery.id == delivery_id)
             # PostgreSQL: a row another sender is leasing is skipped; SQLite: BEGIN IMMEDIATE
@@ -190,11 +201,15 @@ async def lease(
             .values(status=DeliveryStatus.SUPERSEDED, leased_until=None, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
+    values: dict[str, Any] = {
+        "attempts": row.attempts + 1,
+        "leased_until": until,
+        "lease_owner": owner,
+    }
+    if row.method in POSTS and row.in_doubt_since is None:
+        values["in_doubt_since"] = now
     await session.execute(
-        update(Delivery)
-        .where(this)
-        .values(attempts=row.attempts + 1, leased_until=until, lease_owner=owner)
-        .execution_options(synchronize_session=False)
+        update(Delivery).where(this).values(**values).execution_options(synchronize_session=False)
     )
     return Lease(
         id=row.id,
@@ -203,9 +218,11 @@ async def lease(
         channel=row.channel,
         payload=dict(row.payload),
         attempts=row.attempts + 1,
+        failures=row.failures,
         created_at=row.created_at,
         lease_expired=row.leased_until is not None,
         previous_error=row.last_error,
+        in_doubt_since=row.in_doubt_since,
     )
 
 
@@ -218,48 +235,68 @@ def _held(delivery_id: int, owner: str) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+async def _settle(session: AsyncSession, delivery_id: int, owner: str, **values: Any) -> bool:
+    done = await session.execute(
+        update(Delivery)
+        .where(*_held(delivery_id, owner))
+        .values(leased_until=None, lease_owner=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1
+
+
 async def mark_sent(
     session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, result: dict[str, Any]
 ) -> bool:
     """Settle a delivery Slack accepted; False if this sender no longer held it."""
-    done = await session.execute(
-        update(Delivery)
-        .where(*_held(delivery_id, owner))
-        .values(
-            status=DeliveryStatus.SENT,
-            sent_at=now,
-            result=result,
-            last_error=None,
-            leased_until=None,
-            lease_owner=None,
-        )
-        .execution_options(synchronize_session=False)
+    return await _settle(
+        session,
+        delivery_id,
+        owner,
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        result=result,
+        last_error=None,
+        in_doubt_since=None,
     )
-    return done.rowcount == 1
 
 
 async def mark_retry(
-    session: AsyncSession, delivery_id: int, *, owner: str, at: datetime, error: str
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    owner: str,
+    at: datetime,
+    error: str,
+    counts: bool,
+    in_doubt: bool,
 ) -> bool:
-    """Give a delivery back, due again at `at`."""
-    done = await session.execute(
-        update(Delivery)
-        .where(*_held(delivery_id, owner))
-        .values(next_attempt_at=at, last_error=error, leased_until=None, lease_owner=None)
-        .execution_options(synchronize_session=False)
-    )
-    return done.rowcount == 1
+    """Give a delivery back, due again at `at`; `counts` adds a failure, `in_doubt` keeps doubt."""
+    values: dict[str, Any] = {"next_attempt_at": at, "last_error": error}
+    if counts:
+        values["failures"] = Delivery.failures + 1
+    if not in_doubt:
+        values["in_doubt_since"] = None
+    return await _settle(session, delivery_id, owner, **values)
+
+
+async def release(session: AsyncSession, delivery_id: int, *, owner: str) -> bool:
+    """Give back a lease that was not used (nothing sent); the row keeps whatever doubt it had."""
+    return await _settle(session, delivery_id, owner)
 
 
 async def mark_failed(session: AsyncSession, delivery_id: int, *, owner: str, error: str) -> bool:
     """Settle a delivery that will never go out, with the reason."""
-    done = await session.execute(
-        update(Delivery)
-        .where(*_held(delivery_id, owner))
-        .values(status=DeliveryStatus.FAILED, last_error=error, leased_until=None, lease_owner=None)
-        .execution_options(synchronize_session=False)
+    return await _settle(
+        session, delivery_id, owner, status=DeliveryStatus.FAILED, last_error=error
     )
-    return done.rowcount == 1
+
+
+async def mark_unknown(session: AsyncSession, delivery_id: int, *, owner: str, error: str) -> bool:
+    """Settle a post that may have gone out but cannot be checked: never re-sent blind."""
+    return await _settle(
+        session, delivery_id, owner, status=DeliveryStatus.UNKNOWN, last_error=error
+    )
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -194,6 +199,84 @@ async def test_notify_reaches_the_leader_on_commit_only(db: Database, cluster: C
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
+
+
+# A replica in its own process, so the test can freeze it (SIGSTOP) as a stuck host would be.
+REPLICA = """
+import asyncio, sys
+from bot.leader import Leadership
+from storage.db import Database
+
+async def main():
+    leadership = Leadership(Database(sys.argv[1]), retry_interval=0.3, check_interval=0.3,
+                            check_timeout=1.0, idle_timeout=IDLE)
+
+    async def lead(resign):
+        print("leading", flush=True)
+        await resign.wait()
+        print("resigned", flush=True)
+
+    await leadership.run(asyncio.Event(), lead)
+
+asyncio.run(main())
+"""
+IDLE = 2.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_a_frozen_leader_loses_the_lock_and_another_takes_over(db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("several replicas need PostgreSQL (SQLite is one process)")
+    url = db.url.render_as_string(hide_password=False)
+    root = ROOT
+    frozen = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        REPLICA.replace("IDLE", str(IDLE)),
+        url,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert frozen.stdout is not None
+    other = Leadership(db, retry_interval=0.3, check_interval=0.3, check_timeout=1.0)
+    stop = asyncio.Event()
+    terms = 0
+
+    async def lead(resign: asyncio.Event) -> None:
+        nonlocal terms
+        terms += 1
+        await resign.wait()
+
+    running: asyncio.Task[None] | None = None
+    try:
+        assert await asyncio.wait_for(frozen.stdout.readline(), 20) == b"leading\n"
+        running = asyncio.create_task(other.run(stop, lead))
+        await asyncio.sleep(1.0)
+        assert not other.is_leader  # the first still leads
+
+        os.kill(frozen.pid, signal.SIGSTOP)  # frozen: its kernel still answers TCP
+        # The server drops the silent connection after IDLE seconds; the lock goes with it.
+        await eventually(lambda: _true(other.is_leader), seconds=IDLE + 8)
+        assert terms == 1
+
+        os.kill(frozen.pid, signal.SIGCONT)  # the old leader wakes up and steps down
+        assert await asyncio.wait_for(frozen.stdout.readline(), 10) == b"resigned\n"
+        await asyncio.sleep(1.0)
+        assert other.is_leader and terms == 1
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(frozen.pid, signal.SIGCONT)
+            frozen.kill()
+        await frozen.wait()
+        stop.set()
+        if running is not None:
+            await asyncio.wait_for(running, 30)
+
+
+def test_the_heartbeat_must_fit_inside_the_idle_timeout(db: Database) -> None:
+    with pytest.raises(ValueError, match="idle_timeout"):
+        Leadership(db, check_interval=10.0, check_timeout=5.0, idle_timeout=12.0)
 
 
 async def _true(value: bool) -> bool:

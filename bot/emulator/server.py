@@ -8,7 +8,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ class _Fault:
     status: int
     retry_after: int | None
     times: int
+    raw: str | None = None  # a raw body instead of Slack's JSON error (a garbled answer)
 
 
 def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +78,7 @@ class SlackEmulator:
         self._faults: dict[str, list[_Fault]] = {}
         self._hangs: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
+        self._hooks: dict[str, list[Callable[[], Awaitable[None]]]] = {}
         self._runner: web.AppRunner | None = None
         self._socket: web.WebSocketResponse | None = None
         self._socket_ready = asyncio.Event()
@@ -151,6 +153,14 @@ class SlackEmulator:
         if retry_after is not None and status == 200:
             status = 429
         self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
+
+    def garble(self, method: str, body: str, *, status: int = 200, times: int = 1) -> None:
+        """The next `times` calls of `method` perform nothing and answer `body` as JSON, raw."""
+        self._faults.setdefault(method, []).append(_Fault("garbled", status, None, times, body))
+
+    def before(self, method: str, hook: Callable[[], Awaitable[None]], times: int = 1) -> None:
+        """The next `times` calls of `method` first await `hook` (to act while one is in flight)."""
+        self._hooks.setdefault(method, []).extend([hook] * times)
 
     def hang_after_accept(self, method: str, times: int = 1) -> None:
         """The next `times` calls of `method` are performed but never answered."""
@@ -227,12 +237,19 @@ class SlackEmulator:
         except ValueError:  # a body that is not JSON although it says so
             self.calls.append(Call(method, {}, at, ok=False, error="invalid_json"))
             return web.json_response({"ok": False, "error": "invalid_json"})
+        hooks = self._hooks.get(method)
+        if hooks:
+            await hooks.pop(0)()
         delays = self._delays.get(method)
         if delays:
             await asyncio.sleep(delays.pop(0))
         fault = self._take_fault(method)
         if fault is not None:
             self.calls.append(Call(method, args, at, ok=False, error=fault.error, injected=True))
+            if fault.raw is not None:
+                return web.Response(
+                    text=fault.raw, status=fault.status, content_type="application/json"
+                )
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             body = {"ok": False, "error": fault.error}
             return web.json_response(body, status=fault.status, headers=headers)
