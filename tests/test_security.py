@@ -14,8 +14,10 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from sqlalchemy import func, select
 
+from bot.emulator import SlackDriver
 from bot.emulator.state import Message
 from storage.models import Community, Delivery, ProcessedEvent, Workspace
 from tests.conftest import SIGNING_SECRET, Bot
@@ -340,3 +342,24 @@ async def test_an_event_whose_listener_hangs_is_left_for_slacks_retry(bot: Bot) 
     assert (first.status, retry.status) == (503, 200)
     assert attempts == ["doughnut", "doughnut"]  # the hung try recorded nothing
     assert await count(bot, ProcessedEvent) == 1
+
+
+async def test_socket_mode_requests_from_another_workspace_are_refused_too(bot: Bot) -> None:
+    """The socket authenticates Slack, not the tenant: the same refusal applies."""
+    handler = AsyncSocketModeHandler(bot.app, app_token=bot.state.app_token)
+    await handler.connect_async()
+    try:
+        async with SlackDriver(bot.emu, None, SIGNING_SECRET) as slack:
+            alice, general = bot.user("alice"), bot.channel("general")
+            ours = await slack.command(alice, general, "/doughnut", "help")
+            with as_team(bot, OTHER_TEAM):
+                theirs = await slack.command(alice, general, "/doughnut", "help")
+                await slack.event(home_opened(alice))
+    finally:
+        await handler.close_async()
+    await bot.settle()
+
+    assert "Doughnut commands" in json.dumps(ours.json)
+    assert "not installed in this workspace" in theirs.json["text"]
+    assert bot.emu.calls_to("views.publish") == []
+    assert await count(bot, ProcessedEvent) == 0
