@@ -119,6 +119,8 @@ class DoughnutApp(AsyncApp):
             acting = _acting_team(req.body)
             teams = [req.context.team_id, *([acting] if acting else [])]
             refusal = why_not_served(installation, teams, req.context.enterprise_id)
+        if installation is None:
+            refusal = "the installation is not known yet"
         if refusal is not None or installation is None:
             log.info("refused a %s request: %s", kind, refusal)
             response = not_installed_response(kind)
