@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,10 +18,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.deps import Deps
-from bot.failures import SORRY, error_response, is_transient, new_reference, request_kind
+from bot.failures import (
+    SORRY,
+    error_response,
+    is_transient,
+    new_reference,
+    not_installed_response,
+    request_kind,
+)
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.tenancy import Installation
+from bot.tenancy import Installation, why_not_served
 from bot.unit_of_work import DuplicateEvent, UnitOfWork
 from handlers import register_all
 from storage.db import Database
@@ -31,6 +39,12 @@ log = logging.getLogger("doughnut.app")
 INLINE_CALL_TIMEOUT = 2.0
 # The outbox sends after the ack: a slow Slack costs it time, not a person's wait.
 OUTBOX_CALL_TIMEOUT = 20.0
+# Slack waits 3 s for the ack: whatever hangs, the listener is stopped after this and the
+# person told that nothing was saved, within CLEANUP_BUDGET more.
+REQUEST_DEADLINE = 2.2
+CLEANUP_BUDGET = 0.3
+# Interactions ignore the ack body: their failures are told through the outbox.
+TOLD_SEPARATELY = ("block_actions", "shortcut", "message_action", "view_closed")
 
 
 class DoughnutApp(AsyncApp):
@@ -39,6 +53,7 @@ class DoughnutApp(AsyncApp):
     def __init__(self, *, deps: Deps, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.deps = deps
+        self.request_deadline = REQUEST_DEADLINE
         # What the manifest must declare: every command, event and shortcut listened to.
         self.listened: dict[str, set[str]] = {
             "commands": set(),
@@ -103,10 +118,34 @@ class DoughnutApp(AsyncApp):
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()
         kind = request_kind(req.body)
-        uow = UnitOfWork(self.deps, req.context)
+        installation = self.deps.installation
+        refusal = None
+        if kind not in ("url_verification", "ssl_check"):  # Slack's own checks name no team
+            acting = _acting_team(req.body)
+            teams = [req.context.team_id, *([acting] if acting else [])]
+            refusal = why_not_served(installation, teams, req.context.enterprise_id)
+        if installation is None:
+            refusal = "the installation is not known yet"
+        if refusal is not None or installation is None:
+            log.info("refused a %s request: %s", kind, refusal)
+            response = not_installed_response(kind)
+        else:
+            response = await self._serve(req, kind, installation)
+        self.deps.metrics.observe_request(kind, response.status, time.perf_counter() - started)
+        return response
+
+    async def _serve(
+        self, req: AsyncBoltRequest, kind: str, installation: Installation
+    ) -> BoltResponse:
+        """Run the request in one unit of work, within the deadline."""
+        uow = UnitOfWork(self.deps, installation)
         req.context["deps"] = self.deps
         req.context["uow"] = uow
-        response = await super().async_dispatch(req)
+        try:
+            async with asyncio.timeout(self.request_deadline):
+                response = await super().async_dispatch(req)
+        except TimeoutError:
+            return await _too_slow(uow, req.body, kind)
         try:
             await uow.finish(ok=response.status < 400)
         except DuplicateEvent as duplicate:
@@ -116,7 +155,6 @@ class DoughnutApp(AsyncApp):
             reference = new_reference()
             log.exception("commit failed (kind=%s, reference=%s)", kind, reference)
             response = _failure_response(kind, error, reference)
-        self.deps.metrics.observe_request(kind, response.status, time.perf_counter() - started)
         return response
 
 
@@ -188,6 +226,8 @@ def create_app(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         process_before_response=True,
+        # The HTTP server verifies signatures before Bolt (robust to junk headers, no body logged).
+        request_verification_enabled=False,
         raise_error_for_unhandled_request=True,
         logger=bolt_logger,
         name="doughnut",
@@ -253,9 +293,27 @@ async def _on_error(
     if uow is not None:
         uow.failed = True
         await uow.rollback()
-        if kind in ("block_actions", "shortcut", "message_action", "view_closed"):
+        if kind in TOLD_SEPARATELY:
             await _tell_person(uow, body, reference)
     return _failure_response(kind, error, reference)
+
+
+async def _too_slow(uow: UnitOfWork, body: dict[str, Any], kind: str) -> BoltResponse:
+    """The listener ran out of time: nothing it did is kept, and the person is told."""
+    reference = new_reference()
+    log.error(
+        "request over its deadline (kind=%s, what=%s, reference=%s)", kind, _what(body), reference
+    )
+    uow.failed = True
+    try:
+        async with asyncio.timeout(CLEANUP_BUDGET):
+            await uow.rollback()
+            if kind in TOLD_SEPARATELY:
+                await _tell_person(uow, body, reference)
+    except Exception as error:  # a rollback of a cancelled query may fail too; it is logged once
+        what = type(error).__name__
+        log.error("could not clean up after a deadline (%s, reference=%s)", what, reference)
+    return _failure_response(kind, TimeoutError(), reference)
 
 
 def _failure_response(kind: str, error: BaseException, reference: str) -> BoltResponse:
@@ -289,6 +347,14 @@ async def _tell_person(uow: UnitOfWork, body: dict[str, Any], reference: str) ->
     except Exception:
         log.exception("could not queue the failure notice (reference=%s)", reference)
         await uow.rollback()
+
+
+def _acting_team(body: dict[str, Any]) -> str | None:
+    """The workspace of whoever acted (Bolt trusts a view's `app_installed_team_id` first)."""
+    team = body.get("team")
+    if isinstance(team, dict):
+        return team.get("id") or None
+    return None
 
 
 def _what(body: dict[str, Any]) -> str:

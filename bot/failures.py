@@ -19,6 +19,11 @@ SORRY = (
     "(reference `{reference}`)."
 )
 
+NOT_INSTALLED = (
+    ":no_entry: Doughnut is not installed in this workspace, so it did nothing here. "
+    "Ask your Slack admin if you would like to use it."
+)
+
 
 def new_reference() -> str:
     """A short id that ties what the person saw to the log line."""
@@ -68,6 +73,18 @@ def error_response(kind: str, reference: str) -> BoltResponse:
     if kind == "options":
         return _json(200, {"options": []})
     # Actions, shortcuts and view_closed: the body is ignored; the person is told separately.
+    return BoltResponse(status=200, body="")
+
+
+def not_installed_response(kind: str) -> BoltResponse:
+    """The ack for a request from a workspace this installation does not serve."""
+    if kind == "command":
+        return _json(200, {"response_type": "ephemeral", "text": NOT_INSTALLED})
+    if kind == "view_submission":
+        return _json(200, {"response_action": "update", "view": sorry_modal(NOT_INSTALLED)})
+    if kind == "options":
+        return _json(200, {"options": []})
+    # Events (200, so Slack does not retry), actions, shortcuts: nothing is shown, nothing is sent.
     return BoltResponse(status=200, body="")
 
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import re
+from collections.abc import Mapping
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import DoughnutApp
 
 log = logging.getLogger("doughnut.server")
 EVENTS_PATH = "/slack/events"
 BOT_APP_KEY = web.AppKey("bot_app", DoughnutApp)
+VERIFIER_KEY = web.AppKey("signature_verifier", SignatureVerifier)
+# Slack refuses requests older than five minutes; so does the bot (replays).
+MAX_REQUEST_AGE_SECONDS = 5 * 60
+# The verifier int()s the timestamp: only plain digits reach it ("abc", "", "12e3" do not).
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Slack gives up on a request after 3 s; a body larger than this is not one of Slack's.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -20,6 +31,9 @@ def build_web_app(bot_app: DoughnutApp, *, serve_slack: bool = True) -> web.Appl
     """Health and metrics always; Slack's endpoint unless Socket Mode carries the requests."""
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app[BOT_APP_KEY] = bot_app
+    secret = bot_app.deps.settings.slack_signing_secret
+    if serve_slack and secret is not None and secret.get_secret_value().strip():
+        web_app[VERIFIER_KEY] = SignatureVerifier(secret.get_secret_value())
     web_app.router.add_get("/livez", livez)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics)
@@ -47,11 +61,51 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    """Only a request Slack signed reaches Bolt: no listener, middleware or error handler before."""
     bot_app = request.app[BOT_APP_KEY]
+    raw = await request.read()
+    problem = signature_problem(request.app.get(VERIFIER_KEY), request.headers, raw)
+    if problem is not None:
+        log.info("refused an unverified request: %s", problem)
+        return web.json_response({"error": "invalid request"}, status=401)
     try:
-        bolt_request = await to_bolt_request(request)
-    except ValueError as error:  # not UTF-8, or a JSON body / payload that does not parse
+        bolt_request = AsyncBoltRequest(
+            body=raw.decode("utf-8"), query=request.query_string, headers=request.headers
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
+        # Not UTF-8, not JSON, or not an object (Bolt reads its ids from it as from a dict).
         log.warning("refused a malformed Slack request: %s", type(error).__name__)
         return web.Response(status=400, text="malformed request body")
     bolt_response = await bot_app.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+def signature_problem(
+    verifier: SignatureVerifier | None, headers: Mapping[str, str], body: bytes
+) -> str | None:
+    """Why a request cannot be Slack's (for the log), or None when its signature holds."""
+    if verifier is None:
+        return "no signing secret is configured"
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not signature.isascii():  # compare_digest raises on non-ASCII text
+        return "the signature is not ASCII"
+    if not signature:
+        return "no signature"
+    if not TIMESTAMP.fullmatch(timestamp):
+        return "the timestamp is not a number"
+    if abs(verifier.clock.now() - int(timestamp)) > MAX_REQUEST_AGE_SECONDS:
+        return "the timestamp is not recent"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        # The verifier signs text; Slack signs raw bytes (such a body is then refused as malformed).
+        valid = hmac.compare_digest(_raw_signature(verifier, timestamp, body), signature)
+    else:
+        valid = verifier.is_valid(text, timestamp, signature)
+    return None if valid else "the signature does not match"
+
+
+def _raw_signature(verifier: SignatureVerifier, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(verifier.signing_secret.encode(), base, hashlib.sha256).hexdigest()

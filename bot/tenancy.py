@@ -59,3 +59,15 @@ async def identify(client: AsyncWebClient) -> Installation:
         bot_id=who.get("bot_id"),
         is_enterprise_install=bool(who.get("is_enterprise_install")),
     )
+
+
+def why_not_served(
+    installation: Installation | None, teams: list[str | None], enterprise_id: str | None
+) -> str | None:
+    """Why a request's workspaces are not all this installation's (for the log), or None."""
+    if installation is None:
+        return "the installation is not known yet"
+    for team_id in teams:
+        if not installation.serves(team_id, enterprise_id):
+            return f"team {team_id!r:.24} (enterprise {enterprise_id!r:.24}) is not served here"
+    return None

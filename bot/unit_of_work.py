@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import Deps
+from bot.tenancy import Installation
 from storage import deliveries, workspaces
 from storage.models import Priority, Workspace
 
@@ -29,9 +30,10 @@ class UnitOfWork:
     before that (they hold no lock) but nothing with an effect: effects go through `deliver`.
     """
 
-    def __init__(self, deps: Deps, identity: dict[str, Any]) -> None:
+    def __init__(self, deps: Deps, installation: Installation) -> None:
         self.deps = deps
-        self._identity = identity  # the Bolt context: team, enterprise, install kind
+        # The workspace is the authorized installation's, never what a payload claims.
+        self.installation = installation
         self._session: AsyncSession | None = None
         self._workspace: Workspace | None = None
         self._wrote_deliveries = False
@@ -64,10 +66,9 @@ class UnitOfWork:
 
     @property
     def install_key(self) -> str:
+        installation = self.installation
         return workspaces.install_key(
-            self._identity.get("team_id"),
-            self._identity.get("enterprise_id"),
-            bool(self._identity.get("is_enterprise_install")),
+            installation.team_id, installation.enterprise_id, installation.is_enterprise_install
         )
 
     @asynccontextmanager
@@ -82,9 +83,9 @@ class UnitOfWork:
             self._workspace = await workspaces.get_or_create_workspace(
                 await self.session(),
                 key=self.install_key,
-                team_id=self._identity.get("team_id"),
-                enterprise_id=self._identity.get("enterprise_id"),
-                is_enterprise_install=bool(self._identity.get("is_enterprise_install")),
+                team_id=self.installation.team_id,
+                enterprise_id=self.installation.enterprise_id,
+                is_enterprise_install=self.installation.is_enterprise_install,
                 now=self.deps.clock.now(),
             )
         return self._workspace
