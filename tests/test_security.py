@@ -359,7 +359,7 @@ async def test_socket_mode_requests_from_another_workspace_are_refused_too(bot: 
         await handler.close_async()
     await bot.settle()
 
-    assert "Doughnut commands" in json.dumps(ours.json)
+    assert "Doughnut today" in json.dumps(ours.json)
     assert "not installed in this workspace" in theirs.json["text"]
     assert bot.emu.calls_to("views.publish") == []
     assert await count(bot, ProcessedEvent) == 0
