@@ -29,8 +29,13 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Doughnut's configuration (see README: Configuration)."""
 
+    # An empty value (`SLACK_APP_TOKEN=` in .env.example or compose) means unset.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -282,6 +283,7 @@ async def test_socket_mode_serves_the_same_listeners(tmp_path: Path) -> None:
         running = asyncio.create_task(run_bot(settings, stop=stop))
         try:
             await emu.wait_for_socket()
+            await wait_ready(f"http://127.0.0.1:{settings.doughnut_port}")  # socket connected
             async with SlackDriver(emu, None, SIGNING_SECRET) as driver:
                 alice = emu.state.user_by_name("alice").id
                 reply = await driver.command(alice, emu.state.channel_by_name("general").id,
@@ -318,7 +320,9 @@ async def test_slack_unreachable_serves_health_not_slack_and_sigterm_exits_0(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     async with blackhole() as api_url:
-        extra = {"SLACK_APP_TOKEN": "xapp-1-A1-1-x"} if mode == "socket" else {}
+        # Socket Mode also logs as JSON lines, as a log shipper reads them.
+        socket = {"SLACK_APP_TOKEN": "xapp-1-A1-1-x", "LOG_FORMAT": "json"}
+        extra = socket if mode == "socket" else {}
         env = clean_env(tmp_path, **TOKENS, **extra, SLACK_API_URL=api_url, DOUGHNUT_PORT=str(port))
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
@@ -348,6 +352,10 @@ async def test_slack_unreachable_serves_health_not_slack_and_sigterm_exits_0(
                 proc.kill()
                 await proc.wait()
     assert code == 0
+    if mode == "socket":
+        records = [json.loads(line) for line in err.splitlines()]
+        assert {"time", "level", "logger", "message"} <= set(records[0])
+        err = "\n".join(record["message"] for record in records)
     assert "this process is now the leader" in err  # leader work did not wait for Slack
     assert "cannot reach Slack (auth.test: TimeoutError)" in err
     assert "Traceback" not in err

@@ -50,6 +50,8 @@ def test_metrics_can_be_turned_off_and_logs_be_json(
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, None),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, None),  # Socket Mode
+        # Empty means unset, as in .env.example and compose.yaml.
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": ""}, "SLACK_SIGNING_SECRET is not set"),
     ],
 )
 def test_the_missing_slack_credential_is_named(
