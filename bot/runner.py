@@ -97,12 +97,6 @@ async def _serve(settings: Settings, db: Database, stop: asyncio.Event) -> None:
     leading: asyncio.Task[None] | None = None
     linking: asyncio.Task[None] | None = None
     try:
-        # One try before serving, so a refused token stops here with one line; if Slack cannot
-        # be reached, the server starts anyway (/readyz says so) and `slack.run` keeps trying.
-        if not await _unless_stopped(slack.try_identify(), stop):
-            return
-        if slack.rejected is not None:
-            raise slack.rejected
         web_app = build_web_app(
             bot_app, serve_slack=not settings.socket_mode, slack_ready=slack.ready
         )
@@ -111,6 +105,12 @@ async def _serve(settings: Settings, db: Database, stop: asyncio.Event) -> None:
             metrics_app = build_metrics_app(bot_app)
             port = settings.doughnut_metrics_port
             runners.append(await _listen(metrics_app, port, "DOUGHNUT_METRICS_PORT"))
+        # One try before going on, so a refused token stops here with one line; if Slack cannot
+        # be reached, the server serves anyway (/readyz says so) and `slack.run` keeps trying.
+        if not await _unless_stopped(slack.try_identify(), stop):
+            return
+        if slack.rejected is not None:
+            raise slack.rejected
         metrics_port = settings.doughnut_metrics_port
         log.info(
             "listening on port %s (%s); metrics %s",

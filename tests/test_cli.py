@@ -328,8 +328,11 @@ async def test_slack_unreachable_serves_health_not_slack_and_sigterm_exits_0(
             sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        seen: list[str] = []
         try:
             assert await wait_answering(url + "/livez") == (200, {"status": "ok"})
+            # The first auth.test has timed out and the leader's work runs, Slack or not.
+            await asyncio.wait_for(read_until(proc, "this process is now the leader", seen), 30)
             assert await probe(url + "/readyz") == (
                 503,
                 {"status": "unavailable", "database": True, "slack": "unavailable"},
@@ -346,19 +349,30 @@ async def test_slack_unreachable_serves_health_not_slack_and_sigterm_exits_0(
                 assert reply.status == 503
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(proc.wait(), timeout=10)
-            err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+            seen += (await proc.stderr.read()).decode().splitlines()  # type: ignore[union-attr]
         finally:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
     assert code == 0
     if mode == "socket":
-        records = [json.loads(line) for line in err.splitlines()]
+        records = [json.loads(line) for line in seen]
         assert {"time", "level", "logger", "message"} <= set(records[0])
-        err = "\n".join(record["message"] for record in records)
-    assert "this process is now the leader" in err  # leader work did not wait for Slack
+        seen = [record["message"] for record in records]
+    err = "\n".join(seen)
     assert "cannot reach Slack (auth.test: TimeoutError)" in err
     assert "Traceback" not in err
+    assert seen[-1].endswith("stopped")
+
+
+async def read_until(proc: asyncio.subprocess.Process, text: str, seen: list[str]) -> None:
+    """Read the process's stderr line by line (into `seen`) until a line contains `text`."""
+    assert proc.stderr is not None
+    while line := (await proc.stderr.readline()).decode():
+        seen.append(line.rstrip("\n"))
+        if text in line:
+            return
+    raise AssertionError(f"the process ended without saying {text!r}: {seen}")
 
 
 async def test_a_token_slack_refuses_stops_with_one_line(tmp_path: Path) -> None:
