@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot import __version__
+from bot.logs import configure_logging, one_line
+from bot.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    normalize_database_url,
+    sqlite_open_error,
+)
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 cli = typer.Typer(
     help="Doughnut: the knowledge loop of communities of practice, in Slack.",
@@ -21,56 +34,63 @@ db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
 
+def _fail(message: str, code: int) -> NoReturn:
+    """One line on stderr, then exit: what went wrong, never a traceback."""
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(code)
+
+
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as error:
-        typer.secho(f"Configuration error: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"Configuration error: {error}", 2)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"doughnut {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Doughnut: the knowledge loop of communities of practice, in Slack."""
 
 
 @cli.command()
 def run() -> None:
     """Serve Slack: HTTP on /slack/events, or Socket Mode when SLACK_APP_TOKEN is set."""
     settings = _settings()
-    _configure_logging(settings.log_level)
-    if not settings.has_slack_credentials:
-        typer.secho(
-            "No Slack credentials: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-            "(or SLACK_APP_TOKEN for Socket Mode). To try Doughnut without Slack, run "
-            "`doughnut shell`.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(2)
-    from bot.runner import run_bot
+    missing = settings.missing_slack_credentials()
+    if missing is not None:
+        _fail(f"Configuration error: {missing}", 2)
+    configure_logging(settings.log_level, settings.log_format)
+    from bot.runner import StartupFailed, run_bot
+    from bot.tenancy import TokenRejected
 
-    asyncio.run(run_bot(settings))
+    try:
+        asyncio.run(run_bot(settings))
+    except StartupFailed as failed:
+        _fail(str(failed), 1)
+    except TokenRejected as rejected:
+        _fail(f"Configuration error: {rejected}", 2)
 
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (doughnut run also does this at start)."""
     settings = _settings()
-    _configure_logging(settings.log_level)
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    async def _upgrade() -> None:
-        db = Database(settings.database_url)
-        try:
-            await upgrade(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(_upgrade())
-    typer.echo("Database is up to date.")
+    configure_logging(settings.log_level, settings.log_format)
+    applied, head = _run_database(settings.database_url, _upgrade_reporting)
+    for revision in applied:
+        typer.echo(f"Applied {revision}.")
+    typer.echo(f"Database is up to date (revision {head}).")
 
 
 @cli.command()
@@ -122,27 +142,75 @@ def demo_data(
     db: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
 ) -> None:
     """Seed the demo workspace's communities (the shell's) into a database."""
+    if db is not None:
+        try:
+            db = normalize_database_url(db)
+        except ValueError as error:
+            _fail(f"Configuration error: --db: {error}", 2)
     settings = _settings(**({"database_url": db} if db else {}))
-    _configure_logging("WARNING")
+    configure_logging("WARNING", settings.log_format)
     from datetime import UTC, datetime
 
     from bot.shell.seed import seed_database
-    from storage.db import Database
     from storage.migrate import upgrade
 
-    async def _seed() -> list[str]:
-        database = Database(settings.database_url)
-        try:
-            await upgrade(database)
-            return await seed_database(database, datetime.now(UTC))
-        finally:
-            await database.dispose()
+    async def _seed(database: Database) -> list[str]:
+        await upgrade(database)
+        return await seed_database(database, datetime.now(UTC))
 
-    created = asyncio.run(_seed())
+    created = _run_database(settings.database_url, _seed)
     if created:
         typer.echo(f"Seeded the demo workspace: {', '.join(created)}.")
     else:
         typer.echo("The demo communities were already there; nothing changed.")
+
+
+T = TypeVar("T")
+
+
+def _run_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on the database; one line and exit 1 when it cannot be reached or opened."""
+    from storage.db import Database
+
+    async def _run() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    where = make_url(url).render_as_string(hide_password=True)
+    problem = sqlite_open_error(url)
+    if problem is not None:
+        _fail(f"Cannot open the database {where}: {problem}", 1)
+    try:
+        return asyncio.run(_run())
+    except (TimeoutError, OSError, SQLAlchemyError) as error:
+        _fail(f"Cannot open the database {where}: {one_line(error)}", 1)
+
+
+async def _upgrade_reporting(db: Database) -> tuple[list[str], str]:
+    """Migrate to head; the revisions applied (oldest first) and the one now current."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config, upgrade
+
+    async def current() -> str | None:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    before = await current()
+    await upgrade(db)
+    after = await current()
+    scripts = ScriptDirectory.from_config(alembic_config())
+    applied = [
+        f"{rev.revision} ({rev.doc})" if rev.doc else rev.revision
+        for rev in scripts.iterate_revisions(after, before)
+    ]
+    return list(reversed(applied)), after or "none"
 
 
 def main() -> None:

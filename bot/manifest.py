@@ -17,8 +17,11 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def manifest_path() -> Path:
-    """The committed Socket Mode manifest at the repository root."""
-    return Path(__file__).resolve().parent.parent / "manifest.yml"
+    """The committed Socket Mode manifest: the repository root's, or the wheel's copy of it."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "manifest.yml"
+    # An installed wheel carries bot/manifest.yml (see setup.py); a checkout has only the root one.
+    return checkout if checkout.is_file() else here / "manifest.yml"
 
 
 def load_manifest(path: Path | None = None) -> dict[str, Any]:

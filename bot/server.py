@@ -1,12 +1,13 @@
-"""The aiohttp server: Slack's requests on /slack/events, plus /livez, /readyz and /metrics."""
+"""The aiohttp servers: Slack's requests, /livez and /readyz; /metrics on a port of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -23,23 +24,47 @@ VERIFIER_KEY = web.AppKey("signature_verifier", SignatureVerifier)
 MAX_REQUEST_AGE_SECONDS = 5 * 60
 # The verifier int()s the timestamp: only plain digits reach it ("abc", "", "12e3" do not).
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
+SlackReady = Callable[[], Awaitable[bool]]
+SLACK_READY_KEY = web.AppKey("slack_ready", SlackReady)
+# /readyz answers a probe in time even when the database hangs.
+READY_CHECK_TIMEOUT = 2.0
 # Slack gives up on a request after 3 s; a body larger than this is not one of Slack's.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
-def build_web_app(bot_app: DoughnutApp, *, serve_slack: bool = True) -> web.Application:
-    """Health and metrics always; Slack's endpoint unless Socket Mode carries the requests."""
+def build_web_app(
+    bot_app: DoughnutApp, *, serve_slack: bool = True, slack_ready: SlackReady | None = None
+) -> web.Application:
+    """Health always; Slack's endpoint unless Socket Mode carries the requests.
+
+    `slack_ready` says whether Slack can reach the bot (default: the installation is known).
+    """
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app[BOT_APP_KEY] = bot_app
     secret = bot_app.deps.settings.slack_signing_secret
     if serve_slack and secret is not None and secret.get_secret_value().strip():
         web_app[VERIFIER_KEY] = SignatureVerifier(secret.get_secret_value())
+    web_app[SLACK_READY_KEY] = slack_ready or _installation_known(bot_app)
     web_app.router.add_get("/livez", livez)
     web_app.router.add_get("/readyz", readyz)
-    web_app.router.add_get("/metrics", metrics)
     if serve_slack:
         web_app.router.add_post(EVENTS_PATH, slack_events)
     return web_app
+
+
+def build_metrics_app(bot_app: DoughnutApp) -> web.Application:
+    """/metrics alone, for its own port: the public Slack endpoint does not expose it."""
+    web_app = web.Application()
+    web_app[BOT_APP_KEY] = bot_app
+    web_app.router.add_get("/metrics", metrics)
+    return web_app
+
+
+def _installation_known(bot_app: DoughnutApp) -> SlackReady:
+    async def ready() -> bool:
+        return bot_app.deps.installation is not None
+
+    return ready
 
 
 async def livez(request: web.Request) -> web.Response:
@@ -48,9 +73,18 @@ async def livez(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     deps = request.app[BOT_APP_KEY].deps
-    database_ok = await deps.db.ping()
-    body = {"status": "ok" if database_ok else "unavailable", "database": database_ok}
-    return web.json_response(body, status=200 if database_ok else 503)
+    try:
+        database_ok = await asyncio.wait_for(deps.db.ping(), READY_CHECK_TIMEOUT)
+    except TimeoutError:
+        database_ok = False
+    slack_ok = await request.app[SLACK_READY_KEY]()
+    ready = database_ok and slack_ok
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "database": database_ok,
+        "slack": "ok" if slack_ok else "unavailable",
+    }
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -68,6 +102,10 @@ async def slack_events(request: web.Request) -> web.Response:
     if problem is not None:
         log.info("refused an unverified request: %s", problem)
         return web.json_response({"error": "invalid request"}, status=401)
+    if bot_app.deps.installation is None:
+        # Until auth.test says which workspace the token serves, no request can be checked
+        # against it: Slack retries events, and a person sees the command fail, not a wrong answer.
+        return web.Response(status=503, text="starting: not connected to Slack yet")
     try:
         bolt_request = AsyncBoltRequest(
             body=raw.decode("utf-8"), query=request.query_string, headers=request.headers

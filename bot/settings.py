@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 SLACK_API_URL = "https://slack.com/api/"
+# Prometheus' own default port; /metrics is never served on the Slack-facing port.
+DEFAULT_METRICS_PORT = 9090
 
 
 class SettingsError(Exception):
@@ -17,8 +29,13 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Doughnut's configuration (see README: Configuration)."""
 
+    # An empty value (`SLACK_APP_TOKEN=` in .env.example or compose) means unset.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = None
@@ -29,15 +46,43 @@ class Settings(BaseSettings):
     slack_api_url: AnyHttpUrl = Field(default=AnyHttpUrl(SLACK_API_URL))
     database_url: str = "sqlite+aiosqlite:///doughnut.db"
     doughnut_port: int = Field(default=3000, ge=0, le=65535)
+    # 0 turns /metrics off.
+    doughnut_metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
     doughnut_timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Caught here, not at the first request; the token itself is never echoed.
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError(
+                "not a bot token (it starts with xoxb-; see OAuth & Permissions in the app's "
+                "settings)"
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "not an app-level token (it starts with xapp-; see Basic Information → "
+                "App-Level Tokens)"
+            )
+        return value
 
     @field_validator("doughnut_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         from bot.timezones import is_known_timezone
 
-        if not is_known_timezone(value):
+        try:
+            known = is_known_timezone(value)
+        except Exception:  # e.g. "Europe" names a folder of the zoneinfo database
+            known = False
+        if not known:
             raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Paris)")
         return value
 
@@ -65,6 +110,20 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Settings:
+        if self.doughnut_metrics_port and self.doughnut_metrics_port == self.doughnut_port:
+            raise ValueError(
+                "DOUGHNUT_METRICS_PORT: must differ from DOUGHNUT_PORT (metrics stay off the "
+                "Slack-facing port; 0 turns them off)"
+            )
+        return self
+
     @property
     def api_url(self) -> str:
         """The Web API base URL, always ending in a slash as slack_sdk expects."""
@@ -72,10 +131,29 @@ class Settings(BaseSettings):
         return url if url.endswith("/") else url + "/"
 
     @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def missing_slack_credentials(self) -> str | None:
+        """What `doughnut run` still needs from Slack, in one line; None when nothing."""
+        if not (self.slack_bot_token or self.slack_signing_secret or self.slack_app_token):
+            return (
+                "No Slack credentials: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+                "(or SLACK_APP_TOKEN for Socket Mode). To try Doughnut without Slack, run "
+                "`doughnut shell`."
+            )
+        if self.slack_bot_token is None:
+            return "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the workspace."
+        if self.slack_signing_secret is None and self.slack_app_token is None:
+            return (
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "
+                "(or set SLACK_APP_TOKEN for Socket Mode)."
+            )
+        return None
+
+    @property
     def has_slack_credentials(self) -> bool:
-        return self.slack_bot_token is not None and (
-            self.slack_signing_secret is not None or self.slack_app_token is not None
-        )
+        return self.missing_slack_credentials() is None
 
 
 def normalize_database_url(url: str) -> str:
@@ -89,12 +167,28 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def sqlite_open_error(url: str) -> str | None:
+    """For a SQLite URL, why its file cannot be opened (None when it can, or not SQLite).
+
+    Checked with the standard library first: when aiosqlite fails to open a file, its worker
+    thread can outlive the event loop and print a traceback of its own.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    try:
+        sqlite3.connect(parsed.database).close()
+    except sqlite3.Error as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings now; a bad one raises SettingsError naming it in one line."""
     try:
         return Settings(**overrides)
     except ValidationError as error:
         first = error.errors()[0]
-        name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
+        name = ".".join(str(part) for part in first["loc"]).upper()
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise SettingsError(f"{name}: {message}" if name else message) from None
