@@ -71,7 +71,8 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await socket_handler.connect_async()
 
     leadership = Leadership(db, on_notify=bot_app.deps.wake_outbox)
-    leading = asyncio.create_task(leadership.run(stop, leader_work(bot_app, build_scheduler(db))))
+    scheduler = build_scheduler(db, bot_app.registry.jobs)  # with the capabilities' jobs
+    leading = asyncio.create_task(leadership.run(stop, leader_work(bot_app, scheduler)))
     try:
         await stop.wait()
         log.info("stopping: no new requests, finishing those in flight")

@@ -34,8 +34,10 @@ CAPABILITIES: tuple[Capability, ...] = (
 )
 
 
-def register_all(app: object, capabilities: tuple[Capability, ...] = CAPABILITIES) -> Registry:
+def register_all(app: object, capabilities: tuple[Capability, ...] | None = None) -> Registry:
     """Register the chassis and the capabilities; each must listen to exactly what it declares."""
+    if capabilities is None:
+        capabilities = CAPABILITIES
     registry = Registry()
     listened: set[str] = getattr(app, "listened", {}).get("events", set())
     for capability in (*CHASSIS, *capabilities):
