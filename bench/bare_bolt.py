@@ -16,7 +16,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.help import help_reply
+from bot.app import create_app
+from bot.settings import load_settings
+from handlers.help.views import HelpContent, help_reply
 
 
 async def main() -> None:
@@ -29,9 +31,13 @@ async def main() -> None:
         process_before_response=True,
     )
 
+    # Doughnut's help reads what the capabilities registered: build its app only for that.
+    registry = create_app(load_settings(), client=client).registry
+    reply = help_reply(HelpContent.of(registry))
+
     @app.command("/doughnut")
     async def help_command(ack):  # type: ignore[no-untyped-def]
-        await ack(**help_reply())
+        await ack(**reply)
 
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))

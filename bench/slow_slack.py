@@ -23,9 +23,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ack import free_port, wait_ready  # noqa: E402
-from bot import ids  # noqa: E402
 from bot.emulator import SlackDriver, SlackEmulator, Workspace  # noqa: E402
 from bot.emulator.webapi import METHODS  # noqa: E402
+from handlers.communities import ids  # noqa: E402
 
 SECRET = "bench-signing-secret"
 GOAL = 2.5

@@ -27,6 +27,7 @@ from bot.failures import (
     request_kind,
 )
 from bot.metrics import Metrics
+from bot.registry import Registry
 from bot.settings import Settings
 from bot.tenancy import Installation, why_not_served
 from bot.unit_of_work import DuplicateEvent, UnitOfWork
@@ -54,6 +55,8 @@ class DoughnutApp(AsyncApp):
         super().__init__(**kwargs)
         self.deps = deps
         self.request_deadline = REQUEST_DEADLINE
+        # What the capabilities registered (subcommands, help, Home, jobs, scopes, events).
+        self.registry = Registry()
         # What the manifest must declare: every command, event and shortcut listened to.
         self.listened: dict[str, set[str]] = {
             "commands": set(),
@@ -234,7 +237,7 @@ def create_app(
     )
     app.use(EventsOnce())
     app.error(_on_error)
-    register_all(app, deps)
+    app.registry = register_all(app)
     return app
 
 

@@ -121,7 +121,7 @@ async def _serve(settings: Settings, db: Database, stop: asyncio.Event) -> None:
         leadership = Leadership(
             db, on_notify=bot_app.deps.wake_outbox, resign_grace=LEADER_RESIGN_GRACE
         )
-        work = leader_work(bot_app, build_scheduler(db))
+        work = leader_work(bot_app, build_scheduler(db, bot_app.registry.jobs))
         leading = asyncio.create_task(leadership.run(stop, work), name="leadership")
         linking = asyncio.create_task(slack.run(stop), name="slack link")
         await stop.wait()

@@ -1,35 +1,22 @@
-"""`/doughnut <sub> …`: route the first word to the capability that owns it; else help."""
+"""`/doughnut <sub> …` (chassis): route the first word to the capability that registered it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ids import DOUGHNUT_COMMAND
+from bot.registry import Capability, Registry, Subcommands
 from bot.text import unescape
-from handlers.help import help_reply
-
-Subcommand = Callable[..., Awaitable[None]]
+from handlers.ids import DOUGHNUT_COMMAND
 
 
-class Subcommands:
-    def __init__(self) -> None:
-        self._handlers: dict[str, Subcommand] = {}
+class Router:
+    """The `/doughnut` listener; no word means `help`, an unknown one goes to the fallback."""
 
-    def add(self, name: str, handler: Subcommand) -> None:
-        if name in self._handlers:
-            raise ValueError(f"subcommand {name!r} registered twice")
-        self._handlers[name] = handler
-
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._handlers)
-
-    def register(self, app: AsyncApp) -> None:
-        app.command(DOUGHNUT_COMMAND)(self.dispatch)
+    def __init__(self, subcommands: Subcommands) -> None:
+        self._subcommands = subcommands
 
     async def dispatch(
         self,
@@ -40,8 +27,22 @@ class Subcommands:
     ) -> None:
         # Slack escapes &, < and > in command text; handlers get it raw and escape on output.
         word, _, rest = unescape(body.get("text") or "").strip().partition(" ")
-        handler = self._handlers.get(word.lower() or "help")
+        handler = self._subcommands.get(word.lower() or "help")
+        args = rest.strip()
         if handler is None:
-            await ack(**help_reply(unknown=word))
+            handler, args = self._subcommands.fallback, word
+        if handler is None:
+            await ack()
             return
-        await handler(ack=ack, body=body, client=client, context=context, args=rest.strip())
+        await handler(ack=ack, body=body, client=client, context=context, args=args)
+
+
+def register(app: Any, registry: Registry) -> None:
+    app.command(DOUGHNUT_COMMAND)(Router(registry.subcommands).dispatch)
+
+
+CAPABILITY = Capability(
+    name="doughnut-command",
+    register=register,
+    scopes=("commands",),
+)

@@ -1,10 +1,12 @@
-"""`app_uninstalled` / `tokens_revoked`: remember that the workspace left."""
+"""`app_uninstalled` / `tokens_revoked` (chassis): remember that the workspace left."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from typing import Any
 
-from bot.deps import Deps
+from slack_bolt.async_app import AsyncBoltContext
+
+from bot.registry import Capability, Registry
 from bot.unit_of_work import UnitOfWork
 from storage.workspaces import mark_uninstalled
 
@@ -20,6 +22,13 @@ async def tokens_revoked(event: dict, context: AsyncBoltContext) -> None:
         await uninstalled(context)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: Any, registry: Registry) -> None:
     app.event("app_uninstalled")(uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
+
+
+CAPABILITY = Capability(
+    name="installation",
+    register=register,
+    events=("app_uninstalled", "tokens_revoked"),
+)

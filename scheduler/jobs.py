@@ -49,5 +49,6 @@ def core_jobs() -> Jobs:
 
 
 def build_scheduler(db: Database, jobs: Jobs | None = None) -> Scheduler:
-    """The product's scheduler: the same jobs for `doughnut run` and the shell."""
+    """The product's scheduler; `doughnut run` and the shell pass the app's `registry.jobs`
+    (the core jobs plus what each capability's `register` added)."""
     return Scheduler(db, jobs if jobs is not None else core_jobs())

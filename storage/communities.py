@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,3 +40,38 @@ def set_roles(community: Community, role: RoleName, user_ids: Iterable[str]) -> 
         community.roles.append(
             Role(workspace_id=community.workspace_id, user_id=user_id, role=role)
         )
+
+
+def save_community(
+    session: AsyncSession,
+    community: Community | None,
+    *,
+    workspace_id: int,
+    channel_id: str,
+    is_private: bool,
+    name: str,
+    description: str,
+    timezone: str,
+    roles: dict[RoleName, Iterable[str]],
+    by_user: str,
+    now: datetime,
+) -> Community:
+    """Create the channel's community or update it; each role in `roles` gets those holders."""
+    if community is None:
+        community = Community(
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            created_by=by_user,
+            created_at=now,
+            settings={},
+            roles=[],
+        )
+        session.add(community)
+    community.is_private = is_private
+    community.name = name
+    community.description = description
+    community.timezone = timezone
+    community.updated_at = now
+    for role, holders in roles.items():
+        set_roles(community, role, holders)
+    return community

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import ids
 from bot.app import OUTBOX_CALL_TIMEOUT, make_client, open_connection_pool
+from handlers.communities import ids
 from storage.models import Community, Delivery, Role, RoleName
 from tests.conftest import Bot
 

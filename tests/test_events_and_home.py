@@ -7,9 +7,10 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-import handlers.community
-from bot import ids
+import storage.communities
 from bot.outbox import outbox_leader_work
+from handlers.communities import ids
+from handlers.help import ids as help_ids
 from storage.models import Workspace
 from tests.conftest import Bot
 from tests.test_community import open_setup, pick_channel, setup_values
@@ -31,13 +32,13 @@ async def test_an_event_delivered_three_times_is_handled_once(
     joined = bot.emu.join(dave, bot.channel("general"))
 
     # Slow the first handling down so that Slack's retry arrives while it is still running.
-    find = handlers.community.community_in_channel
+    find = storage.communities.community_in_channel
 
     async def slow_find(*args, **kwargs):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.3)
         return await find(*args, **kwargs)
 
-    monkeypatch.setattr(handlers.community, "community_in_channel", slow_find)
+    monkeypatch.setattr(storage.communities, "community_in_channel", slow_find)
     first = asyncio.create_task(bot.driver.event(joined, event_id="Ev0JOIN"))
     await asyncio.sleep(0.1)
     retry_while_running = await bot.driver.event(
@@ -89,7 +90,7 @@ async def test_home_tab_shows_my_communities_and_roles(bot: Bot) -> None:
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert actions == [ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION]
+    assert actions == [help_ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION]
 
 
 async def test_home_tab_falls_back_to_roles_when_slack_wont_list_channels(bot: Bot) -> None:
@@ -129,7 +130,7 @@ async def test_home_buttons_open_help_and_the_setup_form(bot: Bot) -> None:
             alice, [{"type": "button", "action_id": action_id, "block_id": "a"}], view=home
         )
 
-    await press(ids.HOME_HELP_ACTION)
+    await press(help_ids.HOME_HELP_ACTION)
     assert bot.state.modal_stack(alice)[-1]["title"]["text"] == "Doughnut help"
 
     await press(ids.HOME_SETUP_ACTION)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from bot import ids
+from handlers.communities import ids
 from tests.conftest import Bot
 from tests.test_community import open_from_home, open_setup, pick, setup_values
 

@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 import yaml
 
-from bot import ids
 from bot.app import create_app
 from bot.manifest import (
     dump_manifest,
@@ -20,7 +19,9 @@ from bot.manifest import (
     manifest_declarations,
     manifest_path,
 )
+from bot.registry import Registry
 from bot.settings import load_settings
+from handlers.ids import DOUGHNUT_COMMAND
 from storage.db import Database
 
 # Slack's published app manifest schema, kept in the repository with its MIT licence
@@ -64,6 +65,15 @@ def validator() -> jsonschema.protocols.Validator:
 @pytest.fixture
 def manifest() -> dict:
     return load_manifest()
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    """What the app's chassis and capabilities registered."""
+    settings = load_settings(
+        slack_bot_token="xoxb-test", slack_signing_secret="s", database_url="sqlite:///:memory:"
+    )
+    return create_app(settings, db=Database(settings.database_url)).registry
 
 
 def _errors(validator: jsonschema.protocols.Validator, instance: dict) -> list[str]:
@@ -155,12 +165,12 @@ def test_every_slash_command_escapes_user_text(manifest) -> None:
 
 
 def test_declared_commands_include_doughnut(manifest) -> None:
-    assert ids.DOUGHNUT_COMMAND in manifest_declarations(manifest)["commands"]
+    assert DOUGHNUT_COMMAND in manifest_declarations(manifest)["commands"]
 
 
-def test_declared_events_are_the_handled_events(manifest) -> None:
+def test_declared_events_are_the_handled_events(manifest, registry) -> None:
     declared = manifest_declarations(manifest)["bot_events"]
-    handled = set(ids.HANDLED_EVENTS)
+    handled = set(registry.events)
     assert handled - declared == set(), "handled but not subscribed in manifest.yml"
     assert declared - handled == set(), "subscribed in manifest.yml but not handled"
 
@@ -197,7 +207,10 @@ def test_http_manifest_has_request_urls_and_no_socket_mode(manifest) -> None:
     settings = http["settings"]
     assert settings["socket_mode_enabled"] is False
     assert settings["event_subscriptions"]["request_url"] == EVENTS_URL
-    assert settings["event_subscriptions"]["bot_events"] == list(ids.HANDLED_EVENTS)
+    assert (
+        settings["event_subscriptions"]["bot_events"]
+        == (manifest["settings"]["event_subscriptions"]["bot_events"])
+    )
     assert settings["interactivity"] == {
         "is_enabled": True,
         "request_url": EVENTS_URL,
@@ -279,3 +292,17 @@ def test_the_manifest_declares_exactly_what_the_app_listens_to() -> None:
     assert app.listened["commands"] == declared["commands"]
     assert app.listened["events"] == declared["bot_events"]
     assert app.listened["shortcuts"] == declared["shortcut_callback_ids"]
+
+
+def test_the_manifest_asks_for_exactly_the_scopes_the_registered_capabilities_declare(
+    manifest, registry
+) -> None:
+    asked = manifest_declarations(manifest)["bot_scopes"]
+
+    assert asked - registry.scopes == set(), "asked for, but no capability declares it"
+    assert registry.scopes - asked == set(), "declared by a capability, missing in manifest.yml"
+    # The chassis's own: the outbox posts, and reads history before it posts again.
+    outbox = next(c for c in registry.capabilities if c.name == "outbox")
+    assert {"chat:write", "channels:history", "groups:history", "mpim:history"} <= set(
+        outbox.scopes
+    )

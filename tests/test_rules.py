@@ -6,23 +6,34 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.communities import SetupField, SetupForm, SetupVerdict, setup_verdict, validate_setup
+from bot.core.communities import (
+    CommunityView,
+    SetupField,
+    SetupForm,
+    SetupVerdict,
+    setup_verdict,
+    validate_setup,
+    view_of,
+)
 from bot.timezones import is_known_timezone, suggest_timezones
 from storage.models import Community, Role, RoleName
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def community_coordinated_by(user_id: str) -> Community:
-    return Community(
-        workspace_id=1,
-        channel_id="C1",
-        name="SRE",
-        timezone="UTC",
-        created_by=user_id,
-        created_at=NOW,
-        updated_at=NOW,
-        roles=[Role(workspace_id=1, user_id=user_id, role=RoleName.COORDINATOR)],
+def community_coordinated_by(user_id: str) -> CommunityView:
+    # The rules see what the service reads: the plain view of a stored community.
+    return view_of(
+        Community(
+            workspace_id=1,
+            channel_id="C1",
+            name="SRE",
+            timezone="UTC",
+            created_by=user_id,
+            created_at=NOW,
+            updated_at=NOW,
+            roles=[Role(workspace_id=1, user_id=user_id, role=RoleName.COORDINATOR)],
+        )
     )
 
 

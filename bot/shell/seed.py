@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.communities import SetupForm, apply_setup
+from bot.core.communities import SetupForm, apply_setup
 from bot.emulator import TEAM_ID, Workspace
 from storage.communities import community_in_channel
 from storage.db import Database

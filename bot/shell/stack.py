@@ -99,7 +99,6 @@ class LocalStack:
         self._logging.install()
 
         self.db = Database(db_url)
-        self.scheduler = build_scheduler(self.db)
         try:
             await upgrade(self.db)
             created = await seed_database(self.db, self.clock.now())
@@ -125,6 +124,7 @@ class LocalStack:
         self.app = create_app(
             settings, client=client, installation=installation, db=self.db, clock=self.clock
         )
+        self.scheduler = build_scheduler(self.db, self.app.registry.jobs)
         runner = web.AppRunner(build_web_app(self.app), access_log=None)
         await runner.setup()
         self._cleanups.append(runner.cleanup)

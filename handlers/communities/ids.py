@@ -1,10 +1,9 @@
-"""Ids shared by listeners, Block Kit builders, the manifest test and the shell."""
-
-# Slash commands
-DOUGHNUT_COMMAND = "/doughnut"
+"""Communities' ids, shared by its listeners, its views, the tests and the shell."""
 
 # Modals (callback ids)
 COMMUNITY_SETUP_VIEW = "community_setup"
+# Setup from the Home tab, first step: pick the channel (checked before the rest is asked)
+COMMUNITY_PICK_VIEW = "community_setup_pick"
 
 # Community setup modal: block ids and action ids
 SETUP_NAME_BLOCK = "setup_name"
@@ -19,23 +18,9 @@ SETUP_REVIEWERS_BLOCK = "setup_reviewers"
 SETUP_REVIEWERS_ACTION = "reviewers"
 SETUP_SPONSORS_BLOCK = "setup_sponsors"
 SETUP_SPONSORS_ACTION = "sponsors"
-
-# Home tab quick actions
-HOME_HELP_ACTION = "home_help"
-HOME_SETUP_ACTION = "home_setup_community"
-
-# Events the bot listens to
-HANDLED_EVENTS = (
-    "app_home_opened",
-    "member_joined_channel",
-    "app_uninstalled",
-    "tokens_revoked",
-    "app_mention",
-    "message.im",
-)
-
 # Community setup opened from the Home tab: the channel is picked in the modal
 SETUP_CHANNEL_BLOCK = "setup_channel"
 SETUP_CHANNEL_ACTION = "channel"
-# Setup from the Home tab, first step: pick the channel (checked before the rest is asked)
-COMMUNITY_PICK_VIEW = "community_setup_pick"
+
+# Home tab quick action
+HOME_SETUP_ACTION = "home_setup_community"

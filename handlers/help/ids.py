@@ -1,0 +1,4 @@
+"""Help's ids."""
+
+# Home tab quick action
+HOME_HELP_ACTION = "home_help"

@@ -1,0 +1,79 @@
+"""The Home tab: the frame, then each registered section, within Slack's 100-block budget."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import Block
+from bot.registry import HomeViewer, Registry
+from bot.unit_of_work import UnitOfWork
+from handlers.home.views import HOME_MAX_BLOCKS, home_top
+
+log = logging.getLogger(__name__)
+
+# users.conversations pages of 200: enough for 1,000 channels within the event's 3 seconds.
+CHANNEL_PAGES = 5
+
+
+async def channels_of(client: AsyncWebClient, user_id: str) -> frozenset[str]:
+    """The channels a member is in, as far as the bot can see; empty when Slack won't say."""
+    found: set[str] = set()
+    cursor = None
+    try:
+        for _ in range(CHANNEL_PAGES):
+            page = await client.users_conversations(
+                user=user_id,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            found.update(channel["id"] for channel in page.get("channels") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as error:
+        # The Home tab still shows what does not need the member's channels (their roles).
+        log.warning("users.conversations failed for the Home tab: %s", error.response.get("error"))
+    return frozenset(found)
+
+
+class HomeTab:
+    """`app_home_opened`: build the tab from the registered sections and publish it."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    async def view(self, uow: UnitOfWork, viewer: HomeViewer) -> dict[str, Any]:
+        registry = self._registry
+        sections = registry.home_sections
+        blocks: list[Block] = home_top(
+            [s.intro for s in sections], registry.coming_text, registry.quick_actions
+        )
+        room = HOME_MAX_BLOCKS - len(blocks)
+        for i, home_section in enumerate(sections):
+            # An even share of what is left: a short section leaves more to the next ones.
+            share = room // (len(sections) - i)
+            part = (await home_section.build(uow, viewer, share))[:share]
+            blocks += part
+            room -= len(part)
+        return {"type": "home", "blocks": blocks}
+
+    async def opened(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        if event.get("tab") != "home":
+            return
+        user_id = event["user"]
+        # Before the database: a Slack read holds no lock, and the event's claim comes first.
+        viewer = HomeViewer(user_id, await channels_of(client, user_id))
+        uow: UnitOfWork = context["uow"]
+        view = await self.view(uow, viewer)
+        await uow.deliver(
+            "views.publish", {"user_id": user_id, "view": view}, coalesce_key=f"home:{user_id}"
+        )

@@ -1,0 +1,52 @@
+"""Workspaces (installations), their cached members, and the events already handled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime, bool_false, int_pk, slack_id, timestamp
+
+
+class Workspace(Base):
+    """An installation: a team, or an enterprise for org-wide installs (keyed by the enterprise)."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int_pk]
+    install_key: Mapped[str] = mapped_column(String(32), unique=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    is_enterprise_install: Mapped[bool_false]
+    created_at: Mapped[timestamp]
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Member(Base):
+    """A cached Slack user of one workspace."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: Mapped[int_pk]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[slack_id]
+    name: Mapped[str] = mapped_column(String(255), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    is_bot: Mapped[bool_false]
+    deleted: Mapped[bool_false]
+    updated_at: Mapped[timestamp]
+
+
+class ProcessedEvent(Base):
+    """An Events API delivery already handled: `(workspace, event_id)` is unique."""
+
+    __tablename__ = "processed_events"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[timestamp] = mapped_column(index=True)
