@@ -25,8 +25,26 @@ from bot.emulator import (
     SlackEmulator,
     Workspace,
 )
+from bot.emulator.scopes import Grants
 
 SECRET = "test-signing-secret"
+# Every scope and event Doughnut will ask for once all capabilities have landed (DESIGN.md);
+# the emulator's own tests use them all, the bot's tests get only the manifest's.
+ALL_SCOPES = {
+    "commands", "chat:write", "chat:write.public", "im:write", "mpim:write", "users:read",
+    "channels:read", "groups:read", "channels:history", "groups:history", "im:history",
+    "mpim:history", "reactions:read", "app_mentions:read", "files:write", "usergroups:read",
+    "team:read", "channels:join", "im:read", "mpim:read", "reactions:write",
+}  # fmt: skip
+ALL_EVENTS = {
+    "app_home_opened", "member_joined_channel", "app_uninstalled", "tokens_revoked",
+    "app_mention", "message.im", "message.channels", "message.groups", "reaction_added",
+    "reaction_removed", "user_change",
+}  # fmt: skip
+
+
+def all_grants() -> Grants:
+    return Grants(set(ALL_SCOPES), set(ALL_EVENTS))
 
 
 class FakeClock:
@@ -61,7 +79,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def emu(clock: FakeClock) -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator(Workspace.with_sample_members(), clock=clock) as emulator:
+    state = Workspace.with_sample_members()
+    async with SlackEmulator(state, clock=clock, grants=all_grants()) as emulator:
         yield emulator
 
 
@@ -334,26 +353,33 @@ async def test_history_returns_metadata_newest_first(
     _, _, general = ids(emu)
     metadata = {"event_type": "doughnut_delivery", "event_payload": {"key": "d-1"}}
     first = await client.chat_postMessage(channel=general, text="one", metadata=metadata)
+    other_app = {"event_type": "their_event", "event_payload": {"x": 1}}
+    theirs = emu.state.add_message(
+        Message(general, emu.state.new_ts(), "theirs", bot_id="B0OTHER", metadata=other_app)
+    )
     second = await client.chat_postMessage(channel=general, text="two")
     await client.chat_postMessage(channel=general, text="reply", thread_ts=first["ts"])
 
     plain = await client.conversations_history(channel=general)
-    assert [m["text"] for m in plain["messages"]] == ["two", "one"]
+    assert [m["text"] for m in plain["messages"]] == ["two", "theirs", "one"]
+    # The app's own posts come with their metadata; another app's only when asked for.
+    assert plain["messages"][2]["metadata"] == metadata
     assert "metadata" not in plain["messages"][1]
 
     full = await client.conversations_history(channel=general, include_all_metadata=True)
-    assert full["messages"][1]["metadata"] == metadata
-    assert full["messages"][1]["reply_count"] == 1
+    assert full["messages"][1]["metadata"] == other_app
+    assert full["messages"][2]["reply_count"] == 1
 
-    newest = await client.conversations_history(channel=general, limit=1)
-    assert [m["ts"] for m in newest["messages"]] == [second["ts"]]
+    newest = await client.conversations_history(channel=general, limit=2)
+    assert [m["ts"] for m in newest["messages"]] == [second["ts"], theirs.ts]
     assert newest["has_more"] is True
     rest = await client.conversations_history(
-        channel=general, limit=1, cursor=newest["response_metadata"]["next_cursor"]
+        channel=general, limit=2, cursor=newest["response_metadata"]["next_cursor"]
     )
     assert [m["ts"] for m in rest["messages"]] == [first["ts"]]
+    assert rest["messages"][0]["metadata"] == metadata and rest["has_more"] is False
     after_first = await client.conversations_history(channel=general, oldest=first["ts"])
-    assert [m["ts"] for m in after_first["messages"]] == [second["ts"]]
+    assert [m["ts"] for m in after_first["messages"]] == [second["ts"], theirs.ts]
 
     thread = await client.conversations_replies(channel=general, ts=first["ts"])
     assert [m["text"] for m in thread["messages"]] == ["one", "reply"]
