@@ -30,7 +30,7 @@ from bot.metrics import Metrics
 from bot.registry import Registry
 from bot.settings import Settings
 from bot.tenancy import Installation, why_not_served
-from bot.unit_of_work import DuplicateEvent, UnitOfWork
+from bot.unit_of_work import DuplicateEvent, OutboxSay, UnitOfWork, guarded_client
 from handlers import register_all
 from storage.db import Database
 
@@ -249,6 +249,9 @@ def _ignore_token_warning(record: logging.LogRecord) -> bool:
 class EventsOnce(AsyncMiddleware):
     """Events once: the unit of work records `(workspace, event_id)` with the event's effects.
 
+    An event listener's `say` queues in the outbox, and its `client` refuses writes until the
+    event is claimed, so a retried event cannot post twice.
+
     A plain middleware class, not a decorated function: Bolt's argument injection for those
     costs more than the rest of a help command's ack.
     """
@@ -262,7 +265,10 @@ class EventsOnce(AsyncMiddleware):
     ) -> BoltResponse | None:
         body = req.body
         if body.get("type") == "event_callback" and body.get("event_id"):
-            req.context["uow"].expect_event(body["event_id"])
+            uow: UnitOfWork = req.context["uow"]
+            uow.expect_event(body["event_id"])
+            req.context["client"] = guarded_client(req.context.client, uow)
+            req.context["say"] = OutboxSay(uow, req.context.channel_id)
         return await next()
 
 

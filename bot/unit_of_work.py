@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import Deps
@@ -19,6 +21,25 @@ log = logging.getLogger(__name__)
 
 class DuplicateEvent(Exception):
     """Another delivery of this event was (or is being) handled: this one changes nothing."""
+
+
+class UnclaimedEventWrite(RuntimeError):
+    """A Slack write from an event listener before its event id was claimed (a retry could
+    repeat it): effects go through the outbox (`uow.deliver`, `say`) instead."""
+
+
+# Web API methods without an effect, by the last part of their name (`conversations.history`).
+READ_VERBS = frozenset(
+    {
+        "test", "info", "list", "history", "replies", "members", "conversations", "get",
+        "getPermalink", "lookupByEmail", "getPresence", "getProfile",
+    }
+)  # fmt: skip
+
+
+def is_read(method: str) -> bool:
+    """True for a Web API method that only reads (`users.info`), False for any write."""
+    return method.rsplit(".", 1)[-1] in READ_VERBS
 
 
 class UnitOfWork:
@@ -38,6 +59,8 @@ class UnitOfWork:
         self._workspace: Workspace | None = None
         self._wrote_deliveries = False
         self._event_id: str | None = None
+        self._claimed = False
+        self.duplicate = False
         self.failed = False
 
     def expect_event(self, event_id: str) -> None:
@@ -48,7 +71,15 @@ class UnitOfWork:
         """No listener handled it: there is nothing to record."""
         self._event_id = None
 
+    @property
+    def unclaimed_event(self) -> bool:
+        """An event whose id is not claimed yet: nothing with an effect may happen."""
+        return self._event_id is not None and not self._claimed
+
     async def session(self) -> AsyncSession:
+        if self.duplicate:
+            # Even a listener that caught the first DuplicateEvent changes nothing.
+            raise DuplicateEvent(self._event_id)
         if self._session is None:
             self._session = self.deps.db.sessions()
             await self._session.begin()
@@ -62,7 +93,10 @@ class UnitOfWork:
             await self.session(), workspace.id, event_id, self.deps.clock.now()
         )
         if not claimed:
+            self.duplicate = True
+            await self.rollback()
             raise DuplicateEvent(event_id)
+        self._claimed = True
 
     @property
     def install_key(self) -> str:
@@ -142,6 +176,11 @@ class UnitOfWork:
 
     async def finish(self, *, ok: bool) -> None:
         """Commit (recording the event even if the listener wrote nothing) or roll back."""
+        if self.duplicate:
+            await self.rollback()
+            if not self.failed:  # the listener caught it and went on: its effects are dropped
+                raise DuplicateEvent(self._event_id)
+            return
         if not ok or self.failed:
             await self.rollback()
             return
@@ -152,3 +191,54 @@ class UnitOfWork:
         except BaseException:
             await self.rollback()
             raise
+
+
+def guarded_client(client: AsyncWebClient, uow: UnitOfWork) -> AsyncWebClient:
+    """A copy of Bolt's per-request client that refuses writes while the event is unclaimed."""
+    guarded = object.__new__(_GuardedClient)
+    guarded.__dict__.update(client.__dict__)
+    guarded.uow = uow
+    return guarded
+
+
+class _GuardedClient(AsyncWebClient):
+    uow: UnitOfWork
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        if self.uow.unclaimed_event and not is_read(api_method):
+            log.error("refused %s from an event listener before its event was claimed", api_method)
+            raise UnclaimedEventWrite(api_method)
+        return await super().api_call(api_method, **kwargs)
+
+
+class OutboxSay:
+    """Bolt's `say` for event listeners: the post is queued in the outbox, in the transaction.
+
+    It returns nothing: the message exists only once the outbox has sent it.
+    """
+
+    def __init__(self, uow: UnitOfWork, channel: str | None, thread_ts: str | None = None) -> None:
+        self.uow = uow
+        self.channel = channel
+        self.thread_ts = thread_ts
+
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: list[dict[str, Any]] | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload: dict[str, Any] = dict(text) if isinstance(text, dict) else {"text": text}
+        if blocks is not None:
+            payload["blocks"] = blocks
+        payload.update({k: v for k, v in kwargs.items() if v is not None})
+        target = channel or payload.get("channel") or self.channel
+        if not target:
+            raise ValueError("say() needs a channel: this event happened in none")
+        payload["channel"] = target
+        thread_ts = thread_ts or payload.get("thread_ts") or self.thread_ts
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
+        await self.uow.deliver("chat.postMessage", payload, channel=target)

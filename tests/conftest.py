@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
 from bot.clock import ManualClock
-from bot.emulator import SlackDriver, SlackEmulator, Workspace
+from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
 from bot.outbox import OutboxSender
 from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
@@ -130,15 +130,33 @@ class Bot:
     outbox: OutboxSender
 
     async def settle(self) -> None:
-        """Send everything the bot queued (the leader's outbox sender, run to empty)."""
+        """Send everything the bot queued (the leader's outbox sender, run to empty), and
+        deliver the events its own posts raise; a bot that answers itself never settles."""
         for _ in range(50):
-            if await self.outbox.drain_once() == 0:
+            sent = await self.outbox.drain_once()
+            heard = await self.driver.deliver_raised()
+            if sent == 0 and not heard:
                 return
-        raise AssertionError("the outbox did not settle")
+        raise AssertionError("the outbox did not settle (does the bot answer its own posts?)")
 
     @property
     def state(self) -> Workspace:
         return self.emu.state
+
+    def shown_button(self, action_id: str, channel: str = "general", value: str = "x") -> Message:
+        """A message of the bot's showing one button (as if the bot had posted it)."""
+        button = {"type": "button", "action_id": action_id, "value": value,
+                  "text": {"type": "plain_text", "text": "Press"}}  # fmt: skip
+        return self.state.add_message(
+            Message(
+                self.channel(channel),
+                self.state.new_ts(),
+                "A button",
+                user=self.state.bot_user_id,
+                bot_id=self.state.bot_id,
+                blocks=[{"type": "actions", "block_id": "b", "elements": [button]}],
+            )
+        )
 
     def user(self, name: str) -> str:
         return self.state.user_by_name(name).id

@@ -282,13 +282,12 @@ def pick_channel(channel_id: str) -> dict[str, Any]:
 async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
     await bot.driver.open_home(user)
     await bot.settle()
-    press = {"type": "button", "action_id": ids.HOME_SETUP_ACTION, "block_id": "a"}
-    await bot.driver.block_actions(user, [press], view=bot.state.home_views[user])
+    await bot.driver.click(user, bot.state.home_views[user], ids.HOME_SETUP_ACTION)
     return bot.state.modal_stack(user)[-1]
 
 
 async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
-    await bot.driver.block_actions(user, [pick_channel(channel_id)], view=view)
+    await bot.driver.click(user, view, ids.SETUP_CHANNEL_ACTION, choose=channel_id)
     await bot.app.deps.after_ack.idle()
     return bot.state.modal_stack(user)[-1]
 

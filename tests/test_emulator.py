@@ -25,8 +25,27 @@ from bot.emulator import (
     SlackEmulator,
     Workspace,
 )
+from bot.emulator.driver import NotShown, NotSubscribed
+from bot.emulator.scopes import Grants
 
 SECRET = "test-signing-secret"
+# Every scope and event Doughnut will ask for once all capabilities have landed (DESIGN.md);
+# the emulator's own tests use them all, the bot's tests get only the manifest's.
+ALL_SCOPES = {
+    "commands", "chat:write", "chat:write.public", "im:write", "mpim:write", "users:read",
+    "channels:read", "groups:read", "channels:history", "groups:history", "im:history",
+    "mpim:history", "reactions:read", "app_mentions:read", "files:write", "usergroups:read",
+    "team:read", "channels:join", "im:read", "mpim:read", "reactions:write",
+}  # fmt: skip
+ALL_EVENTS = {
+    "app_home_opened", "member_joined_channel", "app_uninstalled", "tokens_revoked",
+    "app_mention", "message.im", "message.channels", "message.groups", "reaction_added",
+    "reaction_removed", "user_change",
+}  # fmt: skip
+
+
+def all_grants() -> Grants:
+    return Grants(set(ALL_SCOPES), set(ALL_EVENTS))
 
 
 class FakeClock:
@@ -61,7 +80,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def emu(clock: FakeClock) -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator(Workspace.with_sample_members(), clock=clock) as emulator:
+    state = Workspace.with_sample_members()
+    async with SlackEmulator(state, clock=clock, grants=all_grants()) as emulator:
         yield emulator
 
 
@@ -334,26 +354,33 @@ async def test_history_returns_metadata_newest_first(
     _, _, general = ids(emu)
     metadata = {"event_type": "doughnut_delivery", "event_payload": {"key": "d-1"}}
     first = await client.chat_postMessage(channel=general, text="one", metadata=metadata)
+    other_app = {"event_type": "their_event", "event_payload": {"x": 1}}
+    theirs = emu.state.add_message(
+        Message(general, emu.state.new_ts(), "theirs", bot_id="B0OTHER", metadata=other_app)
+    )
     second = await client.chat_postMessage(channel=general, text="two")
     await client.chat_postMessage(channel=general, text="reply", thread_ts=first["ts"])
 
     plain = await client.conversations_history(channel=general)
-    assert [m["text"] for m in plain["messages"]] == ["two", "one"]
+    assert [m["text"] for m in plain["messages"]] == ["two", "theirs", "one"]
+    # The app's own posts come with their metadata; another app's only when asked for.
+    assert plain["messages"][2]["metadata"] == metadata
     assert "metadata" not in plain["messages"][1]
 
     full = await client.conversations_history(channel=general, include_all_metadata=True)
-    assert full["messages"][1]["metadata"] == metadata
-    assert full["messages"][1]["reply_count"] == 1
+    assert full["messages"][1]["metadata"] == other_app
+    assert full["messages"][2]["reply_count"] == 1
 
-    newest = await client.conversations_history(channel=general, limit=1)
-    assert [m["ts"] for m in newest["messages"]] == [second["ts"]]
+    newest = await client.conversations_history(channel=general, limit=2)
+    assert [m["ts"] for m in newest["messages"]] == [second["ts"], theirs.ts]
     assert newest["has_more"] is True
     rest = await client.conversations_history(
-        channel=general, limit=1, cursor=newest["response_metadata"]["next_cursor"]
+        channel=general, limit=2, cursor=newest["response_metadata"]["next_cursor"]
     )
     assert [m["ts"] for m in rest["messages"]] == [first["ts"]]
+    assert rest["messages"][0]["metadata"] == metadata and rest["has_more"] is False
     after_first = await client.conversations_history(channel=general, oldest=first["ts"])
-    assert [m["ts"] for m in after_first["messages"]] == [second["ts"]]
+    assert [m["ts"] for m in after_first["messages"]] == [second["ts"], theirs.ts]
 
     thread = await client.conversations_replies(channel=general, ts=first["ts"])
     assert [m["text"] for m in thread["messages"]] == ["one", "reply"]
@@ -563,9 +590,14 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.answer: Any = ""
+        self.script: list[tuple[int, float]] = []  # (status, delay) for the next requests
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((dict(request.headers), await request.read()))
+        if self.script:
+            status, delay = self.script.pop(0)
+            await asyncio.sleep(delay)
+            return web.Response(status=status)
         if isinstance(self.answer, dict):
             return web.json_response(self.answer)
         return web.Response(text=self.answer)
@@ -847,3 +879,252 @@ async def test_users_conversations_lists_what_the_bot_can_see(
     assert {c["name"] for c in public_only["channels"]} == {"general", "random"}
     names = {c["name"] for c in both["channels"]}
     assert shared.name in names and hidden.name not in names
+
+
+# strict as Slack: scopes, subscriptions, deadlines, retries, clicks, OAuth
+
+
+@pytest.fixture
+async def manifest_emu(clock: FakeClock) -> AsyncIterator[SlackEmulator]:
+    """An emulator granting only what the repository's manifest.yml asks for."""
+    async with SlackEmulator(Workspace.with_sample_members(), clock=clock) as emulator:
+        yield emulator
+
+
+async def test_a_call_without_its_scope_is_refused_with_what_is_needed(
+    manifest_emu: SlackEmulator,
+) -> None:
+    emu = manifest_emu
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    alice, _, general = ids(emu)
+    posted = await client.chat_postMessage(channel=general, text="hi")
+
+    with pytest.raises(SlackApiError) as refused:
+        await client.reactions_get(channel=general, timestamp=posted["ts"])
+    assert refused.value.response["error"] == "missing_scope"
+    assert refused.value.response["needed"] == "reactions:read"
+    assert "chat:write" in refused.value.response["provided"].split(",")
+    dm = emu.state.dm_channel(alice).id
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_info(channel=dm)  # a DM needs im:read, not channels:read
+    assert refused.value.response["needed"] == "im:read"
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_open(users=f"{alice},{ids(emu)[1]}")
+    assert refused.value.response["needed"] == "mpim:write"
+    assert (await client.conversations_info(channel=general))["ok"]
+    assert (await client.conversations_history(channel=dm))["ok"]  # im:history is granted
+
+    # chat:write.public is what lets the bot post where it is not a member.
+    random = emu.state.channel_by_name("random").id
+    assert (await client.chat_postMessage(channel=random, text="hello"))["ok"]
+    emu.grants.scopes.discard("chat:write.public")
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel=random, text="hello again")
+    assert refused.value.response["error"] == "not_in_channel"
+    assert [m.text for m in emu.state.history(random)] == ["hello"]
+
+
+async def test_only_subscribed_events_are_delivered(
+    manifest_emu: SlackEmulator, bot: tuple[Recorder, str]
+) -> None:
+    recorder, url = bot
+    alice, _, general = ids(manifest_emu)
+    async with SlackDriver(manifest_emu, url, SECRET) as slack:
+        _, replies = await slack.say(alice, general, f"<@{BOT_USER_ID}> there?")
+        assert len(replies) == 1  # app_mention; the app has no `message.channels`
+        assert json.loads(recorder.requests[0][1])["event"]["type"] == "app_mention"
+        message, _ = manifest_emu.user_message(alice, general, "plain")
+        assert await slack.react(alice, general, message.ts, "doughnut") is None
+        channel_message = {"type": "message", "channel": general, "channel_type": "channel",
+                           "user": alice, "text": "x", "ts": message.ts}  # fmt: skip
+        with pytest.raises(NotSubscribed):
+            await slack.event(channel_message)
+        dm_reply = await slack.event({**channel_message, "channel_type": "im"})
+        assert dm_reply.status == 200  # message.im is subscribed
+        manifest_emu.subscribe("reaction_added")
+        assert await slack.react(alice, general, message.ts, "bulb") is not None
+    assert "reactions:read" in manifest_emu.grants.scopes
+
+
+async def test_an_event_is_retried_as_slack_does(
+    emu: SlackEmulator, bot: tuple[Recorder, str]
+) -> None:
+    recorder, url = bot
+    event = {"type": "app_home_opened", "user": ids(emu)[0], "tab": "home", "event_ts": "1.0"}
+    # A short deadline stands for Slack's 3 seconds, so the test does not wait them.
+    async with SlackDriver(emu, url, SECRET, timeout=0.2) as slack:
+        recorder.script = [(200, 0.5), (500, 0), (200, 0)]
+        reply = await slack.event(event, event_id="Ev0RETRY")
+        assert [(a.timed_out, a.status) for a in reply.attempts] == [
+            (True, 0),
+            (False, 500),
+            (False, 200),
+        ]
+        headers = [h for h, _ in recorder.requests]
+        assert "X-Slack-Retry-Num" not in headers[0]
+        assert [(h["X-Slack-Retry-Num"], h["X-Slack-Retry-Reason"]) for h in headers[1:]] == [
+            ("1", "http_timeout"),
+            ("2", "http_error"),
+        ]
+        assert {json.loads(b)["event_id"] for _, b in recorder.requests} == {"Ev0RETRY"}
+
+        recorder.requests.clear()
+        recorder.script = [(503, 0)] * 5
+        gave_up = await slack.event(event)
+        assert [a.status for a in gave_up.attempts] == [503] * 4  # the first try and 3 retries
+        assert len(recorder.requests) == 4 and recorder.script == [(503, 0)]
+
+        recorder.script = []
+        once = await slack.event(event, retries=False)
+        assert len(once.attempts) == 1
+
+
+async def test_a_slow_command_answer_is_a_timeout(
+    emu: SlackEmulator, bot: tuple[Recorder, str]
+) -> None:
+    recorder, url = bot
+    alice, _, general = ids(emu)
+    async with SlackDriver(emu, url, SECRET, timeout=0.2) as slack:
+        recorder.script = [(200, 0.5)]
+        reply = await slack.command(alice, general, "/doughnut")
+    assert reply.timed_out and reply.failed and len(recorder.requests) == 1  # never retried
+
+
+async def test_clicks_are_built_from_what_is_shown(
+    emu: SlackEmulator, driver: SlackDriver, bot: tuple[Recorder, str], client: AsyncWebClient
+) -> None:
+    recorder, _ = bot
+    alice, _, general = ids(emu)
+    select = {
+        "type": "static_select",
+        "action_id": "pick_status",
+        "placeholder": {"type": "plain_text", "text": "Status"},
+        "options": [
+            {"text": {"type": "plain_text", "text": "Validated"}, "value": "validated"},
+            {"text": {"type": "plain_text", "text": "Draft"}, "value": "draft"},
+        ],
+    }
+    button = {"type": "button", "action_id": "go", "value": "7", "style": "primary",
+              "text": {"type": "plain_text", "text": "Go"}}  # fmt: skip
+    blocks = [{"type": "actions", "block_id": "row", "elements": [select, button]}]
+    posted = await client.chat_postMessage(channel=general, text="Pick", blocks=blocks)
+    message = emu.state.find_message(general, posted["ts"])
+    assert message is not None
+
+    await driver.click(alice, message, "pick_status", choose="draft")
+    [action] = json.loads(dict(parse_qsl(recorder.requests[-1][1].decode()))["payload"])["actions"]
+    assert action["selected_option"]["value"] == "draft" and action["block_id"] == "row"
+    await driver.click(alice, message, "go")
+    [action] = json.loads(dict(parse_qsl(recorder.requests[-1][1].decode()))["payload"])["actions"]
+    assert (action["type"], action["value"], action["style"]) == ("button", "7", "primary")
+
+    sent = len(recorder.requests)
+    with pytest.raises(NotShown):
+        await driver.click(alice, message, "never_rendered")
+    with pytest.raises(NotShown):
+        await driver.click(alice, message, "pick_status", choose="retired")
+    with pytest.raises(NotShown):
+        await driver.block_actions(alice, [{"action_id": "never_rendered"}], message=message)
+    opened = await client.views_open(trigger_id=emu.issue_trigger_id(alice), view=modal())
+    emu.api.close_view(alice, opened["view"]["id"])
+    with pytest.raises(NotShown):  # a closed modal cannot be clicked
+        await driver.click(alice, opened["view"], "anything")
+    assert len(recorder.requests) == sent
+
+
+async def test_errors_naming_a_block_the_view_lacks_are_refused(
+    emu: SlackEmulator, driver: SlackDriver, bot: tuple[Recorder, str], client: AsyncWebClient
+) -> None:
+    recorder, _ = bot
+    alice = ids(emu)[0]
+    title = {"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "T"},
+             "element": {"type": "plain_text_input", "action_id": "value"}}  # fmt: skip
+    view = modal(submit={"type": "plain_text", "text": "Save"})
+    view["blocks"].append(title)
+    opened = await client.views_open(trigger_id=emu.issue_trigger_id(alice), view=view)
+
+    recorder.answer = {"response_action": "errors", "errors": {"titel": "Say more"}}
+    await driver.view_submission(alice, opened["view"]["id"], {"title": {"value": "x"}})
+    assert (emu.acks[-1].ok, emu.acks[-1].error) == (False, "invalid_arguments")
+    recorder.answer = {"response_action": "errors", "errors": {"b0": "not an input"}}
+    await driver.view_submission(alice, opened["view"]["id"], {"title": {"value": "x"}})
+    assert emu.acks[-1].ok is False  # a section block cannot carry an error
+    recorder.answer = {"response_action": "errors", "errors": {"title": "Say more"}}
+    await driver.view_submission(alice, opened["view"]["id"], {"title": {"value": "x"}})
+    assert emu.acks[-1].ok is True and len(emu.state.modal_stack(alice)) == 1
+
+
+async def test_the_bots_own_posts_raise_message_events_with_bot_id(
+    emu: SlackEmulator, driver: SlackDriver, bot: tuple[Recorder, str], client: AsyncWebClient
+) -> None:
+    recorder, _ = bot
+    alice, _, general = ids(emu)
+    await client.chat_postMessage(channel=alice, text="a DM from the bot")
+    random = emu.state.channel_by_name("random").id
+    await client.chat_postMessage(channel=random, text="the bot is not in #random")
+
+    replies = await driver.deliver_raised()
+    assert [r.status for r in replies] == [200]
+    event = json.loads(recorder.requests[-1][1])["event"]
+    assert (event["type"], event["channel_type"], event["text"]) == (
+        "message",
+        "im",
+        "a DM from the bot",
+    )
+    assert event["bot_id"] == emu.state.bot_id and event["user"] == BOT_USER_ID
+    assert await driver.deliver_raised() == []
+
+
+async def test_read_methods_ignore_a_json_body(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    alice = ids(emu)[0]
+    with pytest.raises(SlackApiError) as refused:
+        await client.api_call("users.info", json={"user": alice})
+    assert refused.value.response["error"] == "user_not_found"
+    found = await client.api_call("users.info", http_verb="GET", params={"user": alice})
+    assert found["user"]["id"] == alice
+    form = await client.api_call("users.info", data={"user": alice})
+    assert form["user"]["id"] == alice
+
+
+async def test_oauth_exchanges_a_code_for_a_bot_token(emu: SlackEmulator, clock: FakeClock) -> None:
+    anonymous = AsyncWebClient(base_url=emu.api_url)
+    code = emu.authorization_code("T0OTHER01", redirect_uri="https://doughnut.example/oauth")
+    granted = await anonymous.oauth_v2_access(
+        client_id=emu.client_id, client_secret=emu.client_secret, code=code,
+        redirect_uri="https://doughnut.example/oauth",
+    )  # fmt: skip
+    assert granted["token_type"] == "bot" and granted["access_token"].startswith("xoxb-")
+    assert granted["team"]["id"] == "T0OTHER01" and granted["enterprise"] is None
+    assert granted["bot_user_id"] == BOT_USER_ID and "chat:write" in granted["scope"]
+    assert "client_secret" not in emu.calls_to("oauth.v2.access")[-1].args
+
+    theirs = AsyncWebClient(token=granted["access_token"], base_url=emu.api_url)
+    assert (await theirs.auth_test())["team_id"] == "T0OTHER01"
+    with pytest.raises(SlackApiError) as refused:  # a code works once
+        await anonymous.oauth_v2_access(
+            client_id=emu.client_id, client_secret=emu.client_secret, code=code
+        )
+    assert refused.value.response["error"] == "invalid_code"
+    with pytest.raises(SlackApiError) as refused:
+        await anonymous.oauth_v2_access(
+            client_id=emu.client_id, client_secret="guess", code=emu.authorization_code()
+        )
+    assert refused.value.response["error"] == "bad_client_secret"
+    late = emu.authorization_code()
+    clock.advance(601)
+    with pytest.raises(SlackApiError) as refused:
+        await anonymous.oauth_v2_access(
+            client_id=emu.client_id, client_secret=emu.client_secret, code=late
+        )
+    assert refused.value.response["error"] == "invalid_code"
+
+    org = emu.authorization_code(enterprise_id="E0ORG01", is_enterprise_install=True)
+    org_grant = await anonymous.oauth_v2_access(
+        client_id=emu.client_id, client_secret=emu.client_secret, code=org
+    )
+    assert org_grant["team"] is None and org_grant["enterprise"]["id"] == "E0ORG01"
+    assert org_grant["is_enterprise_install"] is True
+    emu.revoke(granted["access_token"])
+    with pytest.raises(SlackApiError) as refused:
+        await theirs.auth_test()
+    assert refused.value.response["error"] == "token_revoked"

@@ -7,7 +7,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from bot.emulator import events
 from bot.emulator.blockkit import MESSAGE_TEXT_MAX, check_message_blocks
+from bot.emulator.scopes import Grants
 from bot.emulator.state import Channel, Message, Workspace
 
 PERMANENT_POST_ERRORS = ("channel_not_found", "not_in_channel", "is_archived", "user_not_found")
@@ -89,8 +91,9 @@ def page(items: list[Any], args: dict[str, Any], kind: str, default_limit: int) 
 class ChatApi:
     """Message and conversation methods, over one Workspace."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, grants: Grants | None = None) -> None:
         self.ws = ws
+        self.grants = grants  # None: every scope
 
     # helpers shared with the other method groups
 
@@ -122,7 +125,10 @@ class ChatApi:
         if channel.is_archived:
             raise ApiError("is_archived")
         # chat:write.public lets the bot post in any public channel, not in private ones.
-        if channel.is_private and self.ws.bot_user_id not in channel.members:
+        if self.ws.bot_user_id not in channel.members and (
+            channel.is_private
+            or (self.grants is not None and "chat:write.public" not in self.grants.scopes)
+        ):
             raise ApiError("not_in_channel")
         return channel
 
@@ -167,7 +173,11 @@ class ChatApi:
             thread_ts=thread_ts,
             **extra,
         )
-        return self.ws.add_message(message)
+        self.ws.add_message(message)
+        if self.ws.bot_user_id in channel.members:
+            # Slack tells the app about its own posts too (with `bot_id`): loops show up.
+            self.ws.raised_events.append(events.message_event(message, channel, self.ws.team_id))
+        return message
 
     def own_message(self, args: dict[str, Any], ts_key: str, refusal: str) -> Message:
         channel = self.channel(args.get("channel"))
@@ -362,10 +372,9 @@ class ChatApi:
             if (not m.is_reply or m.subtype == "thread_broadcast") and in_window(float(m.ts))
         ]
         chunk, cursor = page(top_level, args, "next_ts", 100)
-        with_metadata = as_bool(args.get("include_all_metadata"))
         return {
             "ok": True,
-            "messages": [m.to_api(include_metadata=with_metadata) for m in chunk],
+            "messages": [self.listed(m, args) for m in chunk],
             "has_more": bool(cursor),
             "pin_count": 0,
             "channel_actions_count": 0,
@@ -373,16 +382,20 @@ class ChatApi:
             "response_metadata": {"next_cursor": cursor},
         }
 
+    def listed(self, message: Message, args: dict[str, Any]) -> dict[str, Any]:
+        """A message as history shows it: metadata of this app's own posts, others' on request."""
+        own = message.bot_id == self.ws.bot_id
+        return message.to_api(include_metadata=own or as_bool(args.get("include_all_metadata")))
+
     def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.readable(args.get("channel"))
         thread = self.ws.replies(channel.id, str(args.get("ts") or ""))
         if not thread:
             raise ApiError("thread_not_found")
         chunk, cursor = page(thread, args, "reply", 1000)
-        with_metadata = as_bool(args.get("include_all_metadata"))
         return {
             "ok": True,
-            "messages": [m.to_api(include_metadata=with_metadata) for m in chunk],
+            "messages": [self.listed(m, args) for m in chunk],
             "has_more": bool(cursor),
             "response_metadata": {"next_cursor": cursor},
         }

@@ -21,6 +21,13 @@ def message_event(message: Message, channel: Channel, team_id: str) -> dict[str,
         "team": team_id,
         "client_msg_id": str(uuid.uuid4()),
     }
+    if message.bot_id:
+        # A post of an app's: Slack names the bot (so a listener can skip its own posts).
+        shown = message.to_api(include_metadata=False)
+        for key in ("bot_id", "app_id", "bot_profile", "blocks"):
+            if key in shown:
+                event[key] = shown[key]
+        event.pop("client_msg_id")
     if message.thread_ts:
         event["thread_ts"] = message.thread_ts
         if message.is_reply:

@@ -12,16 +12,41 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BasicAuth, WSMsgType, web
 
 from bot.emulator import events
 from bot.emulator.api import ApiError, Triggers
+from bot.emulator.scopes import EVENT_SCOPES, Grants, takes_json
 from bot.emulator.state import Channel, Message, Workspace
 from bot.emulator.webapi import METHODS, WebApi
 
 # Arguments slack_sdk sends as JSON strings in form bodies; recorded decoded.
 JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 APP_TOKEN_METHODS = ("apps.connections.open",)
+NO_TOKEN_METHODS = ("oauth.v2.access",)
+CLIENT_ID = "0000000001.0000000001"
+CLIENT_SECRET = "local-client-secret"
+CODE_TTL = 600.0  # Slack's authorization codes expire after ten minutes
+
+
+@dataclass
+class Install:
+    """A bot token Slack issued: for which workspace (or org) and with which scopes."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    is_enterprise_install: bool
+    scopes: set[str]
+    user_id: str
+    team_name: str = ""
+    enterprise_name: str = ""
+
+
+@dataclass
+class _Code:
+    install: Install
+    redirect_uri: str | None
+    issued_at: float
 
 
 @dataclass
@@ -66,6 +91,7 @@ class SlackEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         trigger_ttl: float = 3.0,
+        grants: Grants | None = None,
     ) -> None:
         self.state = state or Workspace()
         self.clock = clock
@@ -74,7 +100,14 @@ class SlackEmulator:
         self.calls: list[Call] = []
         self.acks: list[Call] = []  # what the bot put in its acks, as the driver showed it
         self.triggers = Triggers(clock, ttl=trigger_ttl)
-        self.api = WebApi(self.state, self.triggers, lambda: self.base_url)
+        # What the app may call and hear: the repository's manifest unless a test says otherwise.
+        self.grants = grants or Grants.from_manifest()
+        self.api = WebApi(self.state, self.triggers, lambda: self.base_url, self.grants)
+        self.client_id = CLIENT_ID
+        self.client_secret = CLIENT_SECRET
+        self.installs: dict[str, Install] = {}  # bot tokens issued by oauth.v2.access
+        self._codes: dict[str, _Code] = {}
+        self._revoked: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._hangs: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
@@ -198,14 +231,109 @@ class SlackEmulator:
         """A response_url served by this emulator (message_ts: the message it may replace)."""
         return self.api.issue_response_url(user_id, channel_id, message_ts)
 
+    def subscribe(self, *subscriptions: str) -> None:
+        """The app subscribes to more events (with the scopes they need), as a test wants."""
+        for subscription in subscriptions:
+            self.grants.events.add(subscription)
+            self.grants.scopes.update(EVENT_SCOPES.get(subscription, ())[:1])
+
+    # OAuth
+
+    def authorization_code(
+        self,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        *,
+        is_enterprise_install: bool = False,
+        user_id: str | None = None,
+        scopes: set[str] | None = None,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """The `code` Slack puts on the redirect after someone installs the app.
+
+        Default: this workspace's team. An org-wide install (`is_enterprise_install`) names
+        the enterprise and no team. The code is good once, for ten minutes of `clock`.
+        """
+        bot_user = self.state.bot_user_id
+        if is_enterprise_install:
+            if not enterprise_id:
+                raise ValueError("an org-wide install needs an enterprise_id")
+            team_id = None
+        else:
+            team_id = team_id or self.state.team_id
+        install = Install(
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            is_enterprise_install=is_enterprise_install,
+            scopes=set(self.grants.scopes if scopes is None else scopes),
+            user_id=user_id or next((u for u in self.state.users if u != bot_user), ""),
+            team_name=self.state.team_name if team_id == self.state.team_id else f"Team {team_id}",
+            enterprise_name=f"Org {enterprise_id}" if enterprise_id else "",
+        )
+        code = f"{int(self.state.wall())}.{uuid.uuid4().hex[:12]}.{uuid.uuid4().hex}"
+        self._codes[code] = _Code(install, redirect_uri, self.clock())
+        return code
+
+    def revoke(self, token: str) -> None:
+        """The token stops working (`token_revoked`), as after an uninstall."""
+        self._revoked.add(token)
+
+    def _oauth_access(self, args: dict[str, Any], basic: BasicAuth | None) -> dict[str, Any]:
+        client_id = basic.login if basic else args.get("client_id")
+        secret = args.pop("client_secret", None)  # never recorded
+        client_secret = basic.password if basic else secret
+        if client_id != self.client_id:
+            raise ApiError("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise ApiError("bad_client_secret")
+        code = self._codes.pop(str(args.get("code") or ""), None)
+        if code is None or self.clock() - code.issued_at > CODE_TTL:
+            raise ApiError("invalid_code")
+        if code.redirect_uri and args.get("redirect_uri") != code.redirect_uri:
+            raise ApiError("bad_redirect_uri")
+        install = code.install
+        token = f"xoxb-{install.team_id or install.enterprise_id}-{uuid.uuid4().hex[:24]}"
+        self.installs[token] = install
+        team = {"id": install.team_id, "name": install.team_name} if install.team_id else None
+        enterprise = (
+            {"id": install.enterprise_id, "name": install.enterprise_name}
+            if install.enterprise_id
+            else None
+        )
+        return {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": ",".join(sorted(install.scopes)),
+            "bot_user_id": self.state.bot_user_id,
+            "app_id": self.state.app_id,
+            "team": team,
+            "enterprise": enterprise,
+            "is_enterprise_install": install.is_enterprise_install,
+            "authed_user": {"id": install.user_id},
+        }
+
+    def _auth_test_for(self, install: Install) -> dict[str, Any]:
+        body = self.api.auth_test({})
+        body.update(
+            team_id=install.team_id or "",
+            team=install.team_name,
+            enterprise_id=install.enterprise_id,
+            is_enterprise_install=install.is_enterprise_install,
+        )
+        return body
+
     # HTTP handlers
 
-    async def _read_args(self, request: web.Request) -> tuple[dict[str, Any], str | None]:
+    async def _read_args(
+        self, request: web.Request, method: str
+    ) -> tuple[dict[str, Any], str | None]:
         args: dict[str, Any] = dict(request.query)
         if request.method == "POST" and request.can_read_body:
             if request.content_type == "application/json":
                 body = await request.json()
-                if isinstance(body, dict):
+                # Slack reads a JSON body only for write methods; a read sees no arguments.
+                if isinstance(body, dict) and takes_json(method):
                     args.update(body)
             else:
                 form = await request.post()
@@ -219,12 +347,30 @@ class SlackEmulator:
     def _authorize(self, method: str, token: str | None) -> None:
         if not token:
             raise ApiError("not_authed")
-        expected = self.state.app_token if method in APP_TOKEN_METHODS else self.state.bot_token
-        if token == expected:
+        if token in self._revoked:
+            raise ApiError("token_revoked")
+        bot_tokens = (self.state.bot_token, *self.installs)
+        if method in APP_TOKEN_METHODS:
+            if token == self.state.app_token:
+                return
+        elif token in bot_tokens:
             return
-        if token in (self.state.app_token, self.state.bot_token):
+        if token == self.state.app_token or token in bot_tokens:
             raise ApiError("not_allowed_token_type")
         raise ApiError("invalid_auth")
+
+    def _perform(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        install = self.installs.get(token or "")
+        if method == "auth.test" and install is not None:
+            return self._auth_test_for(install)
+        if install is None:
+            return self.api.call(method, args)
+        # A token from an install carries that install's scopes.
+        self.api.grants = Grants(install.scopes, self.grants.events)
+        try:
+            return self.api.call(method, args)
+        finally:
+            self.api.grants = self.grants
 
     def _connections_open(self) -> dict[str, Any]:
         return {"ok": True, "url": f"{self.socket_url}?ticket={uuid.uuid4()}"}
@@ -233,7 +379,7 @@ class SlackEmulator:
         method = request.match_info["method"]
         at = self.clock()
         try:
-            args, token = await self._read_args(request)
+            args, token = await self._read_args(request, method)
         except ValueError:  # a body that is not JSON although it says so
             self.calls.append(Call(method, {}, at, ok=False, error="invalid_json"))
             return web.json_response({"ok": False, "error": "invalid_json"})
@@ -254,13 +400,19 @@ class SlackEmulator:
             body = {"ok": False, "error": fault.error}
             return web.json_response(body, status=fault.status, headers=headers)
         try:
-            if method not in METHODS and method not in APP_TOKEN_METHODS:
+            if method in NO_TOKEN_METHODS:
+                basic = None
+                with contextlib.suppress(ValueError):
+                    basic = BasicAuth.decode(request.headers.get("Authorization", ""))
+                body = self._oauth_access(args, basic)
+            elif method not in METHODS and method not in APP_TOKEN_METHODS:
                 raise ApiError("unknown_method", req_method=method)
-            self._authorize(method, token)
-            if method in APP_TOKEN_METHODS:
-                body = self._connections_open()
             else:
-                body = self.api.call(method, args)
+                self._authorize(method, token)
+                if method in APP_TOKEN_METHODS:
+                    body = self._connections_open()
+                else:
+                    body = self._perform(method, args, token)
         except ApiError as exc:
             body = exc.body()
         call = Call(method, args, at, ok=bool(body.get("ok")), error=body.get("error"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,6 +213,8 @@ class Workspace:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.modal_stacks: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        # Events the bot's own actions raise (its posts), for the driver to deliver.
+        self.raised_events: deque[dict[str, Any]] = deque(maxlen=1000)
         self.wall = wall
         self._last_ts_us = 0
         self._counters: dict[str, itertools.count[int]] = {}

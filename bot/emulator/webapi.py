@@ -10,6 +10,13 @@ from typing import Any
 
 from bot.emulator.api import ApiError, ChatApi, Triggers
 from bot.emulator.blockkit import check_view
+from bot.emulator.scopes import (
+    BY_CONVERSATION,
+    KIND_PREFIX,
+    METHOD_SCOPES,
+    Grants,
+    conversation_kind,
+)
 from bot.emulator.state import Message, Workspace
 
 METHODS = (
@@ -54,8 +61,14 @@ class ResponseUrl:
 class WebApi(ChatApi):
     """Dispatches a method name to its implementation; raises ApiError on refusal."""
 
-    def __init__(self, ws: Workspace, triggers: Triggers, base_url: Callable[[], str]) -> None:
-        super().__init__(ws)
+    def __init__(
+        self,
+        ws: Workspace,
+        triggers: Triggers,
+        base_url: Callable[[], str],
+        grants: Grants | None = None,
+    ) -> None:
+        super().__init__(ws, grants)
         self.triggers = triggers
         self._base_url = base_url  # "http://127.0.0.1:<port>/", known once the server runs
         self._hashes = itertools.count(1)
@@ -64,7 +77,37 @@ class WebApi(ChatApi):
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method not in METHODS:
             raise ApiError("unknown_method", req_method=method)
+        self.check_scopes(method, args)
         return getattr(self, method.replace(".", "_"))(args)
+
+    # scopes
+
+    def needed_scopes(self, method: str, args: dict[str, Any]) -> list[tuple[str, ...]]:
+        """Each scope requirement of a call (any one scope of a tuple satisfies it)."""
+        if method in BY_CONVERSATION:
+            channel = self.ws.channels.get(str(args.get("channel") or ""))
+            if channel is None:
+                return []  # channel_not_found comes first
+            prefix = KIND_PREFIX[conversation_kind(channel)]
+            return [(f"{prefix}:{BY_CONVERSATION[method]}",)]
+        if method == "conversations.open":
+            several = len([u for u in str(args.get("users") or "").split(",") if u.strip()]) > 1
+            return [("mpim:write",) if several else ("im:write",)]
+        if method == "users.conversations":
+            kinds = str(args.get("types") or "public_channel").split(",")
+            return [(f"{KIND_PREFIX[k.strip()]}:read",) for k in kinds if k.strip() in KIND_PREFIX]
+        needed = METHOD_SCOPES.get(method)
+        return [needed] if needed else []
+
+    def check_scopes(self, method: str, args: dict[str, Any]) -> None:
+        """`missing_scope` with `needed` and `provided`, as Slack answers a call not granted."""
+        if self.grants is None:
+            return
+        for needed in self.needed_scopes(method, args):
+            if self.grants.missing(needed):
+                raise ApiError(
+                    "missing_scope", needed=",".join(needed), provided=self.grants.provided()
+                )
 
     # views
 
@@ -213,8 +256,23 @@ class WebApi(ChatApi):
                 stored = self._stored_view(view, root_view_id=stack[0]["id"])
                 stored["previous_view_id"] = stack[-1]["id"]
                 stack.append(stored)
-        elif action != "errors":
+        elif action == "errors":
+            self._check_errors((ack or {}).get("errors"), stack[index])
+        else:
             raise ApiError("invalid_arguments", messages=[f"[ERROR] bad response_action {action}"])
+
+    @staticmethod
+    def _check_errors(errors: Any, view: dict[str, Any]) -> None:
+        """`response_action: errors` may only name input blocks the view has."""
+        inputs = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
+        if not isinstance(errors, dict) or not errors:
+            raise ApiError("invalid_arguments", messages=["[ERROR] errors must be an object"])
+        unknown = sorted(str(k) for k in errors if k not in inputs)
+        if unknown:
+            raise ApiError(
+                "invalid_arguments",
+                messages=[f"[ERROR] no input block with block_id {k}" for k in unknown],
+            )
 
     def close_view(self, user_id: str, view_id: str, *, cleared: bool = False) -> None:
         """The user closed a modal (or, with `cleared`, the whole stack)."""

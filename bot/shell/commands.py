@@ -123,7 +123,8 @@ class Commands:
         except ValueError as error:
             self.note(str(error), style="yellow")
             return
-        heard = "" if replies else "; Doughnut is not here, so it did not hear it"
+        there = self.emu.state.bot_user_id in channel.members  # it may not listen to all it hears
+        heard = "" if there else "; Doughnut is not here, so it did not hear it"
         self.note(f"(message {self.number_of(message)}{heard})")
         for reply in replies:
             self._check_reply(reply, "the message event")
@@ -257,9 +258,9 @@ class Commands:
             return
         done = "reacted with" if add else "took back"
         self.note(f"(you {done} :{emoji}: on message {number})")
-        if reply is None:
+        if self.emu.state.bot_user_id not in self.emu.state.channels[self.channel_id].members:
             self.note("(Doughnut is not in this channel, so it did not see that)")
-        else:
+        if reply is not None:
             self._check_reply(reply, "the reaction event")
         await self.settle()
 
