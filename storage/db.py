@@ -1,13 +1,23 @@
-"""The async engine and sessions: SQLite (WAL, BEGIN IMMEDIATE) or PostgreSQL (asyncpg)."""
+"""The async engine and sessions: SQLite (WAL, one writer at a time) or PostgreSQL (asyncpg).
+
+Every wait on the database is bounded on the client side, because a database lost to packet
+loss never answers: connecting, each statement, a pooled connection, and (on SQLite) the
+in-process writer lock. Request transactions also get server-side statement and lock timeouts.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,30 +25,126 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Only another process (the sqlite3 shell, a backup) can hold SQLite's lock: in-process writers
+# queue on the writer lock. Shorter than Slack's 3 s, so a request still answers.
+SQLITE_BUSY_TIMEOUT_MS = 1000
 READ_ONLY = "doughnut_read_only"
+
+# Client-side bounds (seconds). A request must be answered within 2.5 s in all, and only one
+# of these waits can run out in a request: the first one to expire fails it.
+CONNECT_TIMEOUT = 1.0  # asyncpg: TCP, TLS and startup of a new connection
+COMMAND_TIMEOUT = 1.5  # asyncpg: any one statement (the migration has its own engine)
+POOL_TIMEOUT = 1.0  # waiting for a pooled connection
+REQUEST_WRITER_WAIT = 1.0  # SQLite: a request waiting for the writer lock
+BACKGROUND_WRITER_WAIT = 10.0  # SQLite: the outbox and the scheduler may wait longer
+PING_TIMEOUT = 1.0  # /readyz
+# Server-side, set in request transactions only (an engine-wide one would abort the
+# migration's wait for its advisory lock). They fire before COMMAND_TIMEOUT, so the server
+# cancels cleanly whenever it can still talk.
+REQUEST_STATEMENT_TIMEOUT_MS = 1000
+REQUEST_LOCK_TIMEOUT_MS = 500
+
+
+class WriterBusy(TimeoutError):
+    """The SQLite writer lock was not free in time (a passing failure: worth a retry)."""
+
+
+class DatabaseInUse(RuntimeError):
+    """Another process already serves this SQLite file."""
+
+
+class WriterSession(AsyncSession):
+    """A session that gives the writer lock back when it is closed."""
+
+    release_writer: Callable[[], None] | None = None
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            release, self.release_writer = self.release_writer, None
+            if release is not None:
+                release()
 
 
 class Database:
     """One engine and its session factory, passed to whoever needs the database."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_postgres or sqlite_file(self.url) is not None:  # in memory: no pool to wait on
+            kwargs["pool_timeout"] = POOL_TIMEOUT
         if self.is_postgres:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+            kwargs.update(
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=10,
+                connect_args={"timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT},
+            )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, class_=WriterSession
+        )
+        # SQLite has one writer at a time: in-process writers queue here, before they take a
+        # pooled connection, instead of on SQLite's busy timeout. PostgreSQL needs no queue.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def writer(self, wait: float = BACKGROUND_WRITER_WAIT) -> AsyncIterator[None]:
+        """Hold the writer lock (SQLite; nothing on PostgreSQL), waiting at most `wait` s."""
+        release = await self._acquire_writer(wait)
+        try:
+            yield
+        finally:
+            release()
+
+    async def _acquire_writer(self, wait: float) -> Callable[[], None]:
+        lock = self._writer
+        if lock is None:
+            return _nothing
+        try:
+            async with asyncio.timeout(wait):
+                await lock.acquire()
+        except TimeoutError:
+            raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
+        return lock.release
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, wait: float = BACKGROUND_WRITER_WAIT
+    ) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self.writer(wait), self.sessions() as session, session.begin():
             yield session
+
+    async def request_session(self, *, wait: float = REQUEST_WRITER_WAIT) -> AsyncSession:
+        """A request's write session, begun, with its timeouts; closing it frees the writer."""
+        release = await self._acquire_writer(wait)
+        session = self.sessions()
+        session.release_writer = release
+        try:
+            await session.begin()
+            if self.is_postgres:
+                # `true`: for this transaction only, so a pooled connection keeps no trace.
+                await session.execute(
+                    text(
+                        "SELECT set_config('statement_timeout', :statement, true), "
+                        "set_config('lock_timeout', :lock, true)"
+                    ),
+                    {
+                        "statement": f"{REQUEST_STATEMENT_TIMEOUT_MS}ms",
+                        "lock": f"{REQUEST_LOCK_TIMEOUT_MS}ms",
+                    },
+                )
+        except BaseException:
+            await close_quickly(session)
+            raise
+        return session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -48,11 +154,13 @@ class Database:
             await session.connection(execution_options={READ_ONLY: True})
             yield session
 
-    async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    async def ping(self, within: float = PING_TIMEOUT) -> bool:
+        """True when the database answers a trivial query within `within` seconds."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(within):
+                async with self.engine.connect() as conn:
+                    await conn.execution_options(**{READ_ONLY: True})
+                    await conn.execute(text("SELECT 1"))
         except Exception:
             return False
         return True
@@ -62,6 +170,22 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+
+def _nothing() -> None:
+    return None
+
+
+async def close_quickly(session: AsyncSession) -> None:
+    """Close a session; if the database does not answer the rollback, drop its connection."""
+    try:
+        async with asyncio.timeout(COMMAND_TIMEOUT):
+            await session.close()
+    except Exception:
+        # A silent server: invalidating closes the socket without waiting for an answer.
+        with contextlib.suppress(Exception):
+            await session.invalidate()
+        await session.close()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -83,3 +207,53 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # A write transaction takes the lock up front, so it never fails half-way on upgrade.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+class FileClaim:
+    """This process's hold on a SQLite file (an fcntl lock on `<file>.lock`)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+def claim_sqlite_file(url: str | URL) -> FileClaim | None:
+    """Make this the only process serving a SQLite file, for as long as the claim is held.
+
+    SQLite serves one process: the writer lock and the outbox's single sender live in it.
+    Raises `DatabaseInUse` when another process holds the file. None for PostgreSQL (replicas
+    are fine) and where there is no file (in memory, or a directory that does not exist: opening
+    the database will say so).
+    """
+    path = sqlite_file(url)
+    if path is None or not path.resolve().parent.is_dir():
+        return None
+    lock_path = path.resolve().with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DatabaseInUse(
+            f"another Doughnut process (pid {holder}) is using {path}; SQLite serves one "
+            "process: stop that one, or use PostgreSQL (DATABASE_URL) to run several"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return FileClaim(fd)
