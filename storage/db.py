@@ -33,7 +33,8 @@ READ_ONLY = "doughnut_read_only"
 # Client-side bounds (seconds). A request must be answered within 2.5 s in all, and only one
 # of these waits can run out in a request: the first one to expire fails it.
 CONNECT_TIMEOUT = 1.0  # asyncpg: TCP, TLS and startup of a new connection
-COMMAND_TIMEOUT = 1.5  # asyncpg: any one statement (the migration has its own engine)
+COMMAND_TIMEOUT = 1.2  # asyncpg: any one statement (the migration has its own engine)
+CLOSE_TIMEOUT = 0.2  # asyncpg: closing politely, else the socket is just dropped
 POOL_TIMEOUT = 1.0  # waiting for a pooled connection
 REQUEST_WRITER_WAIT = 1.0  # SQLite: a request waiting for the writer lock
 BACKGROUND_WRITER_WAIT = 10.0  # SQLite: the outbox and the scheduler may wait longer
@@ -82,7 +83,11 @@ class Database:
                 pool_pre_ping=True,
                 pool_size=10,
                 max_overflow=10,
-                connect_args={"timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT},
+                connect_args={
+                    "timeout": CONNECT_TIMEOUT,
+                    "command_timeout": COMMAND_TIMEOUT,
+                    "connection_class": _quick_closing_connection(),
+                },
             )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
@@ -174,6 +179,22 @@ class Database:
 
 def _nothing() -> None:
     return None
+
+
+def _quick_closing_connection() -> type:
+    """An asyncpg connection that does not wait long to close.
+
+    After a statement times out, SQLAlchemy drops the connection by closing it politely, and
+    asyncpg's close first waits for the server to confirm the cancelled statement: from a
+    silent server, up to another COMMAND_TIMEOUT. Nothing is lost by dropping it sooner.
+    """
+    import asyncpg  # only needed on PostgreSQL
+
+    class QuickClosingConnection(asyncpg.Connection):  # type: ignore[misc]
+        async def close(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+            await super().close(timeout=CLOSE_TIMEOUT)
+
+    return QuickClosingConnection
 
 
 async def close_quickly(session: AsyncSession) -> None:
