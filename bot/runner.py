@@ -23,7 +23,7 @@ from bot.server import build_web_app
 from bot.settings import Settings
 from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler, run_scheduler
-from storage.db import Database
+from storage.db import Database, DatabaseInUse, claim_sqlite_file
 from storage.migrate import upgrade
 
 log = logging.getLogger("doughnut.runner")
@@ -38,6 +38,10 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 
+    try:
+        file_claim = claim_sqlite_file(settings.database_url)  # held until this process exits
+    except DatabaseInUse as error:
+        raise SystemExit(f"Cannot start: {error}.") from None
     db = Database(settings.database_url)
     await upgrade(db)
     client = make_client(settings)
@@ -84,6 +88,8 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await close_pool()
         await close_outbox_pool()
         await db.dispose()
+        if file_claim is not None:
+            file_claim.release()
     log.info("stopped")
 
 

@@ -9,25 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+from storage.sqlite import (
+    DatabaseInUse,
+    FileClaim,
+    WriterBusy,
+    WriterLock,
+    claim_sqlite_file,
+    in_place_connector,
+    sqlite_file,
+)
+
+__all__ = [
+    "Database",
+    "DatabaseInUse",
+    "FileClaim",
+    "WriterBusy",
+    "claim_sqlite_file",
+    "close_quickly",
+]
 
 # Only another process (the sqlite3 shell, a backup) can hold SQLite's lock: in-process writers
-# queue on the writer lock. Shorter than Slack's 3 s, so a request still answers.
-SQLITE_BUSY_TIMEOUT_MS = 1000
+# queue on the writer lock. A write waits this long for it, polling without blocking the loop.
+SQLITE_BUSY_TIMEOUT = 1.0
+SQLITE_BUSY_POLL = 0.01
 READ_ONLY = "doughnut_read_only"
 
 # Client-side bounds (seconds). A request must be answered within 2.5 s in all, and only one
@@ -44,14 +64,6 @@ PING_TIMEOUT = 1.0  # /readyz
 # cancels cleanly whenever it can still talk.
 REQUEST_STATEMENT_TIMEOUT_MS = 1000
 REQUEST_LOCK_TIMEOUT_MS = 500
-
-
-class WriterBusy(TimeoutError):
-    """The SQLite writer lock was not free in time (a passing failure: worth a retry)."""
-
-
-class DatabaseInUse(RuntimeError):
-    """Another process already serves this SQLite file."""
 
 
 class WriterSession(AsyncSession):
@@ -89,6 +101,9 @@ class Database:
                     "connection_class": _quick_closing_connection(),
                 },
             )
+        if self.is_sqlite:
+            args, options = self.url.get_dialect()().create_connect_args(self.url)
+            kwargs["async_creator"] = in_place_connector(args, options)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -97,26 +112,24 @@ class Database:
         )
         # SQLite has one writer at a time: in-process writers queue here, before they take a
         # pooled connection, instead of on SQLite's busy timeout. PostgreSQL needs no queue.
-        self._writer = asyncio.Lock() if self.is_sqlite else None
+        self._writer = WriterLock() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def writer(self, wait: float = BACKGROUND_WRITER_WAIT) -> AsyncIterator[None]:
+    async def writer(
+        self, wait: float = BACKGROUND_WRITER_WAIT, *, urgent: bool = False
+    ) -> AsyncIterator[None]:
         """Hold the writer lock (SQLite; nothing on PostgreSQL), waiting at most `wait` s."""
-        release = await self._acquire_writer(wait)
+        release = await self._acquire_writer(wait, urgent=urgent)
         try:
             yield
         finally:
             release()
 
-    async def _acquire_writer(self, wait: float) -> Callable[[], None]:
+    async def _acquire_writer(self, wait: float, *, urgent: bool) -> Callable[[], None]:
         lock = self._writer
         if lock is None:
             return _nothing
-        try:
-            async with asyncio.timeout(wait):
-                await lock.acquire()
-        except TimeoutError:
-            raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
+        await lock.acquire(wait, urgent=urgent)
         return lock.release
 
     @asynccontextmanager
@@ -129,7 +142,7 @@ class Database:
 
     async def request_session(self, *, wait: float = REQUEST_WRITER_WAIT) -> AsyncSession:
         """A request's write session, begun, with its timeouts; closing it frees the writer."""
-        release = await self._acquire_writer(wait)
+        release = await self._acquire_writer(wait, urgent=True)
         session = self.sessions()
         session.release_writer = release
         try:
@@ -219,62 +232,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # SQLite runs on the event loop's thread: its own busy wait would stop the loop.
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
         # A write transaction takes the lock up front, so it never fails half-way on upgrade.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-def sqlite_file(url: str | URL) -> Path | None:
-    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(str(parsed.database))
-
-
-class FileClaim:
-    """This process's hold on a SQLite file (an fcntl lock on `<file>.lock`)."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
-
-
-def claim_sqlite_file(url: str | URL) -> FileClaim | None:
-    """Make this the only process serving a SQLite file, for as long as the claim is held.
-
-    SQLite serves one process: the writer lock and the outbox's single sender live in it.
-    Raises `DatabaseInUse` when another process holds the file. None for PostgreSQL (replicas
-    are fine) and where there is no file (in memory, or a directory that does not exist: opening
-    the database will say so).
-    """
-    path = sqlite_file(url)
-    if path is None or not path.resolve().parent.is_dir():
-        return None
-    lock_path = path.resolve().with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise DatabaseInUse(
-            f"another Doughnut process (pid {holder}) is using {path}; SQLite serves one "
-            "process: stop that one, or use PostgreSQL (DATABASE_URL) to run several"
-        ) from None
-    except BaseException:
-        os.close(fd)
-        raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return FileClaim(fd)
+        # If another process holds it, wait (this hook runs in SQLAlchemy's greenlet, so it
+        # can sleep on the event loop) for a bounded while.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                busy = getattr(error.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            await_only(asyncio.sleep(SQLITE_BUSY_POLL))

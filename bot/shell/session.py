@@ -50,7 +50,7 @@ from bot.shell.seed import COMMUNITIES, GENERAL, MEMBERS, demo_workspace, seed_d
 from bot.shell.wire_text import slack_text
 from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler
-from storage.db import Database
+from storage.db import Database, DatabaseInUse, FileClaim, claim_sqlite_file
 from storage.migrate import upgrade
 
 log = logging.getLogger("doughnut.shell")
@@ -144,6 +144,7 @@ class Shell:
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._logging: ShellLogging | None = None
         self.db: Database | None = None
+        self._file_claim: FileClaim | None = None
         self.emu: SlackEmulator
         self.driver: SlackDriver
         self.app: DoughnutApp
@@ -164,6 +165,10 @@ class Shell:
             "",
             ":memory:",
         )
+        try:
+            self._file_claim = claim_sqlite_file(db_url)  # before --fresh deletes anything
+        except DatabaseInUse as error:
+            raise ShellStartupError(str(error)) from None
         if self.fresh:
             if not sqlite_file:
                 raise ShellStartupError(
@@ -235,6 +240,8 @@ class Shell:
                 await cleanup()
         if self.db is not None:
             await self.db.dispose()
+        if self._file_claim is not None:
+            self._file_claim.release()
         if self._logging is not None:
             self._logging.uninstall()
 
