@@ -69,10 +69,6 @@ class WriterLock:
                     return
         self._held = False
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
 
 def sqlite_file(url: str | URL) -> Path | None:
     """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
