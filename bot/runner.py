@@ -32,7 +32,7 @@ from bot.server import build_metrics_app, build_web_app
 from bot.settings import Settings, sqlite_open_error
 from bot.tenancy import TokenRejected, identify
 from scheduler import Scheduler, build_scheduler, run_scheduler
-from storage.db import Database
+from storage.db import Database, DatabaseInUse, claim_sqlite_file
 from storage.migrate import upgrade
 
 log = logging.getLogger("doughnut.runner")
@@ -63,6 +63,10 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 
+    try:
+        file_claim = claim_sqlite_file(settings.database_url)  # held until this process exits
+    except DatabaseInUse as error:
+        raise SystemExit(f"Cannot start: {error}.") from None
     db = Database(settings.database_url)
     try:
         if not await _unless_stopped(_migrate(db), stop):
@@ -71,6 +75,8 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await _serve(settings, db, stop)
     finally:
         await db.dispose()
+        if file_claim is not None:
+            file_claim.release()
     log.info("stopped")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.deps import Deps
 from bot.tenancy import Installation
 from storage import deliveries, workspaces
+from storage.db import close_quickly
 from storage.models import Priority, Workspace
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,9 @@ class UnitOfWork:
             # Even a listener that caught the first DuplicateEvent changes nothing.
             raise DuplicateEvent(self._event_id)
         if self._session is None:
-            self._session = self.deps.db.sessions()
-            await self._session.begin()
+            # On SQLite this waits (bounded) for the writer lock, which the session holds until
+            # it is closed; on PostgreSQL it sets the transaction's statement and lock timeouts.
+            self._session = await self.deps.db.request_session()
             if self._event_id is not None:
                 await self._claim_event(self._event_id)
         return self._session
@@ -158,7 +160,7 @@ class UnitOfWork:
         try:
             await session.commit()
         finally:
-            await session.close()
+            await close_quickly(session)
         if self._wrote_deliveries:
             self._wrote_deliveries = False
             self.deps.wake_outbox()
@@ -169,10 +171,7 @@ class UnitOfWork:
         session, self._session = self._session, None
         self._wrote_deliveries = False
         self._workspace = None  # it may have been created in the rolled-back transaction
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
+        await close_quickly(session)  # closing rolls back; bounded, for a silent database
 
     async def finish(self, *, ok: bool) -> None:
         """Commit (recording the event even if the listener wrote nothing) or roll back."""

@@ -127,7 +127,7 @@ async def test_an_event_that_fails_for_a_passing_reason_is_retried_by_slack(bot:
         await uow.workspace()  # a duplicate delivery stops here, at its first database use
         attempts.append(event["reaction"])
         if len(attempts) == 1:
-            raise OperationalError("SELECT 1", {}, Exception("connection reset"))
+            raise OperationalError("SELECT 1", {}, ConnectionResetError("connection reset"))
         thanks = {"channel": general, "text": "thanks for the doughnut"}
         await uow.deliver("chat.postMessage", thanks, channel=general)
 

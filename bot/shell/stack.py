@@ -28,7 +28,7 @@ from bot.shell.io import (
 from bot.shell.seed import COMMUNITIES, MEMBERS, demo_workspace, seed_database
 from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler
-from storage.db import Database
+from storage.db import Database, DatabaseInUse, FileClaim, claim_sqlite_file
 from storage.migrate import upgrade
 
 log = logging.getLogger("doughnut.shell")
@@ -66,6 +66,7 @@ class LocalStack:
     _tasks: list[asyncio.Task[None]]
     _cleanups: list[Callable[[], Awaitable[None]]]
     _logging: ShellLogging | None
+    _file_claim: FileClaim | None = None
     console: Console
     clock: MovableClock
     db: Database | None
@@ -86,6 +87,10 @@ class LocalStack:
             "",
             ":memory:",
         )
+        try:
+            self._file_claim = claim_sqlite_file(db_url)  # before --fresh deletes anything
+        except DatabaseInUse as error:
+            raise ShellStartupError(str(error)) from None
         if self.fresh:
             if not sqlite_file:
                 raise ShellStartupError(
@@ -157,6 +162,8 @@ class LocalStack:
                 await cleanup()
         if self.db is not None:
             await self.db.dispose()
+        if self._file_claim is not None:
+            self._file_claim.release()
         if self._logging is not None:
             self._logging.uninstall()
 
