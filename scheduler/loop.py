@@ -142,6 +142,10 @@ async def run_scheduler(
         in_flight.add(task)
         try:
             await scheduler.tick(now())
+        except asyncio.CancelledError:
+            # The leader resigned mid-tick: the run rolls back and is owed again. Ending quietly
+            # keeps APScheduler from logging the cancellation as a job's traceback.
+            log.info("the scheduler's tick was cancelled; its runs are owed again")
         except Exception as error:
             # The database may be away for a while: one traceback, then a line per tick.
             if failing:
