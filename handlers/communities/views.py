@@ -223,11 +223,11 @@ def welcome_message(community: CommunityView, *, bot_in_channel: bool) -> dict[s
         },
         context(
             "Share what you learn, ask those who've done it before, thank each other. "
-            "Type `/doughnut help` to see how."
+            "Type `/doughnut help` to see what Doughnut does for you today."
         ),
     ]
     if not bot_in_channel:
-        blocks.append(context("Tip: `/invite @Doughnut` here so I can hear kudos and questions."))
+        blocks.append(context("Tip: `/invite @Doughnut` here so I can answer when someone mentions me."))
     lead = f":doughnut: *{escape(community.name)}* is now a community of practice."
     return lead_message(lead, blocks)
 
