@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Where Slack sends the installer back; unset: the app's one Redirect URL (OAuth & Permissions).
+    slack_redirect_uri: str | None = None
     slack_api_url: AnyHttpUrl = Field(default=AnyHttpUrl(SLACK_API_URL))
     database_url: str = "sqlite+aiosqlite:///doughnut.db"
     doughnut_port: int = Field(default=3000, ge=0, le=65535)

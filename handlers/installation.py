@@ -1,17 +1,15 @@
-"""`app_uninstalled` / `tokens_revoked`: remember that the workspace left."""
+"""`app_uninstalled` / `tokens_revoked`: the installation ends (bot.installations.uninstall)."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.deps import Deps
-from bot.unit_of_work import UnitOfWork
-from storage.workspaces import mark_uninstalled
+from bot.installations import uninstall
 
 
 async def uninstalled(context: AsyncBoltContext) -> None:
-    uow: UnitOfWork = context["uow"]
-    await mark_uninstalled(await uow.session(), uow.install_key, context["deps"].clock.now())
+    await uninstall(context["uow"], context["deps"])
 
 
 async def tokens_revoked(event: dict, context: AsyncBoltContext) -> None:
