@@ -187,7 +187,8 @@ class DoughnutApp(AsyncApp):
         """Run the request in one unit of work, within the deadline."""
         uow = UnitOfWork(self.deps, installation)
         # An org-wide token needs the acting team on many Web API calls.
-        uow.acting_team_id = req.context.team_id or _acting_team(req.body)
+        body = req.body
+        uow.acting_team_id = req.context.team_id or _acting_team(body) or body.get("team_id")
         req.context["deps"] = self.deps
         req.context["uow"] = uow
         try:

@@ -27,6 +27,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.outbox import UNINSTALLED
@@ -267,3 +268,16 @@ async def uninstall(uow: UnitOfWork, deps: Deps) -> None:
     workspace.uninstalled_at = now
     cancelled = await deliveries.cancel_pending(session, workspace.id, UNINSTALLED)
     log.info("uninstalled from %s; %d pending deliveries dropped", uow.install_key, cancelled)
+
+
+def with_token(client: AsyncWebClient, token: str | None) -> AsyncWebClient:
+    """`client` (its timeout, its connection pool) calling as `token`; itself when None."""
+    if token is None or token == client.token:
+        return client
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        session=client.session,
+        retry_handlers=[],
+    )

@@ -32,6 +32,7 @@ from bot.communities import (
 )
 from bot.deps import Deps
 from bot.failures import new_reference
+from bot.installations import with_token
 from bot.text import channel_link, escape, mention
 from bot.timezones import is_known_timezone
 from bot.unit_of_work import UnitOfWork
@@ -412,11 +413,13 @@ def _new_external_id() -> str:
 
 
 async def fill_setup_form(
-    deps: Deps, install_key: str, user_id: str, channel_id: str, target: FormTarget
-) -> None:
+    deps: Deps, install_key: str, user_id: str, channel_id: str, target: FormTarget,
+    token: str | None = None,
+) -> None:  # fmt: skip
     """After the ack: read what the form needs, then show it (or what went wrong) in the modal."""
-    # The inline client's timeout is for the ack; after it, calls may take the longer one.
-    client = deps.outbox_client
+    # The inline client's timeout is for the ack; after it, calls may take the longer one
+    # (with the workspace's own token, when installed through OAuth).
+    client = with_token(deps.outbox_client, token)
     try:
         view = await _setup_view(client, deps, install_key, user_id, channel_id)
         if await _show(client, target, view):
@@ -476,7 +479,7 @@ async def open_setup_form(
     except TimeoutError:
         opened = False
     target = FormTarget(external_id=external_id)
-    work = fill_setup_form(deps, install_key, user_id, channel_id, target)
+    work = fill_setup_form(deps, install_key, user_id, channel_id, target, client.token)
     deps.after_ack.hand_off(work, what="setup form")
     return opened
 

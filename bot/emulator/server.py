@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BasicAuth, WSMsgType, web
 
 from bot.emulator import events
 from bot.emulator.api import ApiError, Triggers
@@ -22,6 +22,30 @@ from bot.emulator.webapi import METHODS, WebApi
 # Arguments slack_sdk sends as JSON strings in form bodies; recorded decoded.
 JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 APP_TOKEN_METHODS = ("apps.connections.open",)
+NO_TOKEN_METHODS = ("oauth.v2.access",)
+CLIENT_ID = "0000000001.0000000001"
+CLIENT_SECRET = "local-client-secret"
+CODE_TTL = 600.0  # Slack's authorization codes expire after ten minutes
+
+
+@dataclass
+class Install:
+    """A bot token Slack issued: for which workspace (or org)."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    is_enterprise_install: bool
+    scopes: set[str]
+    user_id: str
+    team_name: str = ""
+    enterprise_name: str = ""
+
+
+@dataclass
+class _Code:
+    install: Install
+    redirect_uri: str | None
+    issued_at: float
 
 
 @dataclass
@@ -35,6 +59,8 @@ class Call:
     error: str | None = None
     injected: bool = False  # answered by fail(), nothing was performed
     hung: bool = False  # performed, but the response was never sent
+    # Whose token made the call: the team (or org, for an org-wide install) it was issued to.
+    token_owner: str | None = None
 
 
 @dataclass
@@ -75,6 +101,10 @@ class SlackEmulator:
         self.acks: list[Call] = []  # what the bot put in its acks, as the driver showed it
         self.triggers = Triggers(clock, ttl=trigger_ttl)
         self.api = WebApi(self.state, self.triggers, lambda: self.base_url)
+        self.client_id = CLIENT_ID
+        self.client_secret = CLIENT_SECRET
+        self.installs: dict[str, Install] = {}  # bot tokens issued by oauth.v2.access
+        self._codes: dict[str, _Code] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._hangs: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
@@ -198,6 +228,94 @@ class SlackEmulator:
         """A response_url served by this emulator (message_ts: the message it may replace)."""
         return self.api.issue_response_url(user_id, channel_id, message_ts)
 
+    # OAuth
+
+    def authorization_code(
+        self,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        *,
+        is_enterprise_install: bool = False,
+        user_id: str | None = None,
+        scopes: set[str] | None = None,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """The `code` Slack puts on the redirect after someone approves an install.
+
+        Default: this workspace's team. An org-wide install (`is_enterprise_install`) names
+        the enterprise and no team. The code is good once, for ten minutes of `clock`.
+        """
+        bot_user = self.state.bot_user_id
+        if is_enterprise_install:
+            if not enterprise_id:
+                raise ValueError("an org-wide install needs an enterprise_id")
+            team_id = None
+        else:
+            team_id = team_id or self.state.team_id
+        install = Install(
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            is_enterprise_install=is_enterprise_install,
+            scopes=set(scopes or {"commands", "chat:write"}),
+            user_id=user_id or next((u for u in self.state.users if u != bot_user), ""),
+            team_name=self.state.team_name if team_id == self.state.team_id else f"Team {team_id}",
+            enterprise_name=f"Org {enterprise_id}" if enterprise_id else "",
+        )
+        code = f"{int(self.state.wall())}.{uuid.uuid4().hex[:12]}.{uuid.uuid4().hex}"
+        self._codes[code] = _Code(install, redirect_uri, self.clock())
+        return code
+
+    def _oauth_access(self, args: dict[str, Any], basic: BasicAuth | None) -> dict[str, Any]:
+        client_id = basic.login if basic else args.get("client_id")
+        secret = args.pop("client_secret", None)  # never recorded
+        client_secret = basic.password if basic else secret
+        if client_id != self.client_id:
+            raise ApiError("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise ApiError("bad_client_secret")
+        code = self._codes.pop(str(args.get("code") or ""), None)
+        if code is None or self.clock() - code.issued_at > CODE_TTL:
+            raise ApiError("invalid_code")
+        if code.redirect_uri and args.get("redirect_uri") != code.redirect_uri:
+            raise ApiError("bad_redirect_uri")
+        install = code.install
+        token = f"xoxb-{install.team_id or install.enterprise_id}-{uuid.uuid4().hex[:24]}"
+        self.installs[token] = install
+        team = {"id": install.team_id, "name": install.team_name} if install.team_id else None
+        enterprise = (
+            {"id": install.enterprise_id, "name": install.enterprise_name}
+            if install.enterprise_id
+            else None
+        )
+        return {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": ",".join(sorted(install.scopes)),
+            "bot_user_id": self.state.bot_user_id,
+            "app_id": self.state.app_id,
+            "team": team,
+            "enterprise": enterprise,
+            "is_enterprise_install": install.is_enterprise_install,
+            "authed_user": {"id": install.user_id},
+        }
+
+    def _auth_test_for(self, install: Install) -> dict[str, Any]:
+        body = self.api.call("auth.test", {})
+        body.update(
+            team_id=install.team_id or "",
+            team=install.team_name,
+            enterprise_id=install.enterprise_id,
+            is_enterprise_install=install.is_enterprise_install,
+        )
+        return body
+
+    def _token_owner(self, token: str | None) -> str | None:
+        install = self.installs.get(token or "")
+        if install is not None:
+            return install.team_id or install.enterprise_id
+        return self.state.team_id if token == self.state.bot_token else None
+
     # HTTP handlers
 
     async def _read_args(self, request: web.Request) -> tuple[dict[str, Any], str | None]:
@@ -220,9 +338,9 @@ class SlackEmulator:
         if not token:
             raise ApiError("not_authed")
         expected = self.state.app_token if method in APP_TOKEN_METHODS else self.state.bot_token
-        if token == expected:
+        if token == expected or (method not in APP_TOKEN_METHODS and token in self.installs):
             return
-        if token in (self.state.app_token, self.state.bot_token):
+        if token in (self.state.app_token, self.state.bot_token, *self.installs):
             raise ApiError("not_allowed_token_type")
         raise ApiError("invalid_auth")
 
@@ -254,16 +372,26 @@ class SlackEmulator:
             body = {"ok": False, "error": fault.error}
             return web.json_response(body, status=fault.status, headers=headers)
         try:
-            if method not in METHODS and method not in APP_TOKEN_METHODS:
+            if method in NO_TOKEN_METHODS:
+                basic = None
+                with contextlib.suppress(ValueError):
+                    basic = BasicAuth.decode(request.headers.get("Authorization", ""))
+                body = self._oauth_access(args, basic)
+            elif method not in METHODS and method not in APP_TOKEN_METHODS:
                 raise ApiError("unknown_method", req_method=method)
-            self._authorize(method, token)
-            if method in APP_TOKEN_METHODS:
-                body = self._connections_open()
             else:
-                body = self.api.call(method, args)
+                self._authorize(method, token)
+                install = self.installs.get(token or "")
+                if method in APP_TOKEN_METHODS:
+                    body = self._connections_open()
+                elif method == "auth.test" and install is not None:
+                    body = self._auth_test_for(install)
+                else:
+                    body = self.api.call(method, args)
         except ApiError as exc:
             body = exc.body()
         call = Call(method, args, at, ok=bool(body.get("ok")), error=body.get("error"))
+        call.token_owner = self._token_owner(token)
         self.calls.append(call)
         if self._take_hang(method):
             call.hung = True
