@@ -12,6 +12,7 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +27,9 @@ from bot.failures import (
     not_installed_response,
     request_kind,
 )
+from bot.installations import Installations, ResolvedAuthorize
+from bot.logs import one_line
+from bot.manifest import load_manifest, manifest_declarations
 from bot.metrics import Metrics
 from bot.registry import Registry
 from bot.settings import Settings
@@ -44,6 +48,12 @@ OUTBOX_CALL_TIMEOUT = 20.0
 # person told that nothing was saved, within CLEANUP_BUDGET more.
 REQUEST_DEADLINE = 2.2
 CLEANUP_BUDGET = 0.3
+# Looking a request's team up in the installation store, within the request's 2.5 s.
+STORE_LOOKUP_TIMEOUT = 1.0
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# Slack's own checks (url_verification) are served for no workspace in particular.
+NO_WORKSPACE = Installation(team_id=None, enterprise_id=None, bot_user_id=None, bot_id=None)
 # Interactions ignore the ack body: their failures are told through the outbox.
 TOLD_SEPARATELY = ("block_actions", "shortcut", "message_action", "view_closed")
 
@@ -121,27 +131,67 @@ class DoughnutApp(AsyncApp):
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()
         kind = request_kind(req.body)
-        installation = self.deps.installation
-        refusal = None
-        if kind not in ("url_verification", "ssl_check"):  # Slack's own checks name no team
-            acting = _acting_team(req.body)
-            teams = [req.context.team_id, *([acting] if acting else [])]
-            refusal = why_not_served(installation, teams, req.context.enterprise_id)
-        if installation is None:
-            refusal = "the installation is not known yet"
-        if refusal is not None or installation is None:
-            log.info("refused a %s request: %s", kind, refusal)
-            response = not_installed_response(kind)
+        try:
+            installation, refusal = await self._tenant(req, kind)
+        except Exception as error:
+            reference = new_reference()
+            why = one_line(error)
+            log.error("the installation store failed (%s, reference=%s)", why, reference)
+            response = _failure_response(kind, error, reference)
         else:
-            response = await self._serve(req, kind, installation)
+            if refusal is not None or installation is None:
+                log.info("refused a %s request: %s", kind, refusal)
+                response = not_installed_response(kind)
+            else:
+                req.context["installation"] = installation  # for ResolvedAuthorize
+                response = await self._serve(req, kind, installation)
         self.deps.metrics.observe_request(kind, response.status, time.perf_counter() - started)
         return response
+
+    async def _tenant(
+        self, req: AsyncBoltRequest, kind: str
+    ) -> tuple[Installation | None, str | None]:
+        """The installation serving this request (as Bolt derives its team), or why none does."""
+        context = req.context
+        installations = self.deps.installations
+        if kind in ("url_verification", "ssl_check"):  # Slack's own checks name no team
+            if installations is not None:
+                return NO_WORKSPACE, None
+            installation = self.deps.installation
+            return installation, None if installation else "the installation is not known yet"
+        if installations is None:
+            installation = self.deps.installation
+        else:
+            async with asyncio.timeout(STORE_LOOKUP_TIMEOUT):
+                installation = await installations.find(
+                    context.enterprise_id, context.team_id, bool(context.is_enterprise_install)
+                )
+            if installation is None and _ends_installation(req.body):
+                # As Bolt does: handled even when the store has nothing left (a retry, a race).
+                installation = Installation(
+                    team_id=context.team_id,
+                    enterprise_id=context.enterprise_id,
+                    bot_user_id=None,
+                    bot_id=None,
+                    is_enterprise_install=bool(context.is_enterprise_install),
+                )
+            if installation is None:
+                return None, (
+                    f"no installation for team {context.team_id!r:.24} "
+                    f"(enterprise {context.enterprise_id!r:.24})"
+                )
+        acting = _acting_team(req.body)
+        teams = [context.team_id, *([acting] if acting else [])]
+        return installation, why_not_served(installation, teams, context.enterprise_id)
 
     async def _serve(
         self, req: AsyncBoltRequest, kind: str, installation: Installation
     ) -> BoltResponse:
         """Run the request in one unit of work, within the deadline."""
         uow = UnitOfWork(self.deps, installation)
+        # An org-wide token needs the acting team on many Web API calls.
+        body = req.body
+        uow.acting_team_id = req.context.team_id or _acting_team(body) or body.get("team_id")
         req.context["deps"] = self.deps
         req.context["uow"] = uow
         try:
@@ -210,20 +260,37 @@ def create_app(
     clock: Clock | None = None,
     metrics: Metrics | None = None,
 ) -> DoughnutApp:
-    """Build the app with every capability registered; nothing starts running here."""
+    """Build the app with every capability registered; nothing starts running here.
+
+    With SLACK_CLIENT_ID set, workspaces install through OAuth and the store in our database
+    says who is served, with which token; else the one bot token's workspace is served.
+    """
     client = client or make_client(settings)
+    db = db or Database(settings.database_url)
+    clock = clock or SystemClock()
+    installations = None
+    if settings.oauth:
+        assert settings.slack_client_id is not None
+        installations = Installations(db, settings.slack_client_id, clock)
     deps = Deps(
         settings=settings,
-        db=db or Database(settings.database_url),
-        clock=clock or SystemClock(),
+        db=db,
+        clock=clock,
         client=client,
         metrics=metrics or Metrics(),
         outbox_client=outbox_client or client,
         installation=installation,
+        installations=installations,
     )
     secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("doughnut.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
+    oauth: dict[str, Any] = {}
+    if installations is not None:
+        oauth = {
+            "oauth_settings": oauth_settings(settings, installations),
+            "authorize": ResolvedAuthorize(),
+        }
     app = DoughnutApp(
         deps=deps,
         client=client,
@@ -234,11 +301,37 @@ def create_app(
         raise_error_for_unhandled_request=True,
         logger=bolt_logger,
         name="doughnut",
+        **oauth,
     )
     app.use(EventsOnce())
     app.error(_on_error)
     app.registry = register_all(app)
     return app
+
+
+def oauth_settings(settings: Settings, installations: Installations) -> AsyncOAuthSettings:
+    """Bolt's OAuth flow on our stores, every value given (Bolt would read the environment)."""
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=sorted(manifest_declarations(load_manifest())["bot_scopes"]),
+        user_scopes=[],
+        redirect_uri=settings.slack_redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        # Straight to Slack's approval page: no page of ours in between.
+        install_page_rendering_enabled=False,
+        authorization_url=settings.authorize_url,
+        installation_store=installations.store,
+        installation_store_bot_only=True,
+        state_store=installations.state_store,
+        logger=logging.getLogger("doughnut.oauth"),
+    )
+
+
+def _ends_installation(body: dict[str, Any]) -> bool:
+    return (body.get("event") or {}).get("type") in ("app_uninstalled", "tokens_revoked")
 
 
 def _ignore_token_warning(record: logging.LogRecord) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +14,9 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.tenancy import Installation
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.installations import Installations
 
 
 @dataclass
@@ -26,6 +30,8 @@ class Deps:
     outbox_client: AsyncWebClient
     # The workspace the bot token serves (from auth.test at start); None only before it is known.
     installation: Installation | None = None
+    # OAuth installs into many workspaces: the store says who is served, with which token.
+    installations: Installations | None = None
     # Called after a transaction that wrote deliveries commits (wakes the outbox sender).
     outbox_wakers: list[Callable[[], None]] = field(default_factory=list)
     # Work a request hands off to finish after its ack (filling a modal); shutdown drains it.

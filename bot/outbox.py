@@ -84,6 +84,8 @@ UNCLEAR_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailabl
 POSTS = q.POSTS
 UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
 DEFAULT_RETRY_AFTER = 1.0
+# Why a delivery of a workspace that uninstalled the app is never sent.
+UNINSTALLED = "the workspace uninstalled the app"
 # Left on the lease after a send times out, so marking it cannot race a takeover.
 LEASE_SAFETY = 2.0
 
@@ -215,6 +217,7 @@ class OutboxSender:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tokens: Callable[[int], Awaitable[str | None]] | None = None,
     ) -> None:
         if send_timeout + LEASE_SAFETY >= lease_seconds:
             # Otherwise a slow send could outlive its lease and be taken over while in flight.
@@ -242,6 +245,8 @@ class OutboxSender:
         self._rng = rng or random.Random()
         self._monotonic = monotonic
         self._sleep = sleep
+        # OAuth: each workspace's own bot token (None once it uninstalled); else the client's.
+        self._tokens = tokens
         self._depth = depth_gauge(metrics)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -373,8 +378,14 @@ class OutboxSender:
         "lapsed" (the lease ran out before the send: nothing sent, nothing marked)."""
         # Database trouble while settling escapes to the lane (it stops; the lease runs out, and
         # the next try looks before sending); only the call to Slack is classified.
+        auth: dict[str, str] = {}
+        if self._tokens is not None:
+            token = await self._tokens(lane.workspace_id)
+            if token is None:
+                return await self._settle_failed(lease, UNINSTALLED)
+            auth = {"token": token}
         if lease.method in POSTS and lease.in_doubt_since is not None:
-            settled = await self._recover(lease, deadline)
+            settled = await self._recover(lease, deadline, auth)
             if settled is not None:
                 return settled
         # Right before the send: is the lease still ours long enough to send and mark?
@@ -383,12 +394,12 @@ class OutboxSender:
         if lane.channel is not None:
             self._channel_free_at[lane.channel] = self._monotonic() + self.channel_spacing
         try:
-            response = await asyncio.wait_for(self._send(lease), self.send_timeout)
+            response = await asyncio.wait_for(self._send(lease, auth), self.send_timeout)
         except Exception as error:
             return await self._settle_failure(lease, classify(error))
         return await self._settle_sent(lease, result_of(response.data))
 
-    async def _recover(self, lease: Lease, deadline: float) -> str | None:
+    async def _recover(self, lease: Lease, deadline: float, auth: dict[str, str]) -> str | None:
         """Settle a post an earlier try may have made; None when it was not made (send it)."""
         assert lease.in_doubt_since is not None
         # Leave the lease enough time for the send that may follow.
@@ -397,7 +408,7 @@ class OutboxSender:
             return await self._lapse(lease)  # frozen since leasing: not ours to settle
         try:
             async with asyncio.timeout(budget):
-                found = await self._find_posted(lease, lease.in_doubt_since)
+                found = await self._find_posted(lease, lease.in_doubt_since, auth)
         except (HistoryUnavailable, TimeoutError) as error:
             reason = str(error) or "the history lookup timed out"
             self.metrics.history_lookups.labels(result="unavailable").inc()
@@ -419,15 +430,18 @@ class OutboxSender:
             return await self._settle_failed(lease, reason)
         return None
 
-    async def _send(self, lease: Lease) -> AsyncSlackResponse:
+    async def _send(self, lease: Lease, auth: dict[str, str]) -> AsyncSlackResponse:
         payload = dict(lease.payload)
         if lease.method in POSTS:
             payload["metadata"] = with_delivery_key(payload.get("metadata"), lease.key)
         if lease.method in UPLOADS:
-            return await self.client.files_upload_v2(**payload)
-        return await self.client.api_call(lease.method, json=payload)
+            return await self.client.files_upload_v2(**payload, **auth)
+        # slack_sdk takes a `token` in the body as the call's bearer token, not as an argument.
+        return await self.client.api_call(lease.method, json={**payload, **auth})
 
-    async def _find_posted(self, lease: Lease, since: datetime) -> dict[str, Any] | None:
+    async def _find_posted(
+        self, lease: Lease, since: datetime, auth: dict[str, str]
+    ) -> dict[str, Any] | None:
         """The message this delivery already posted, paging the channel's history back to
         `since`; raises HistoryUnavailable when the history cannot tell."""
         channel = str(lease.payload.get("channel") or lease.channel or "")
@@ -436,9 +450,11 @@ class OutboxSender:
         oldest = f"{(min(since, datetime.now(UTC)) - self.history_margin).timestamp():.6f}"
         thread_ts = lease.payload.get("thread_ts")
         cursor: str | None = None
+        # The same token, and the acting team an org-wide token needs.
+        team = {"team_id": lease.payload["team_id"]} if lease.payload.get("team_id") else {}
         try:
             if channel[:1] in ("U", "W"):  # a post to a user lands in the app's DM with them
-                opened = await self.client.conversations_open(users=channel)
+                opened = await self.client.conversations_open(users=channel, **auth, **team)
                 channel = opened["channel"]["id"]
             for _ in range(self.history_max_pages):
                 args: dict[str, Any] = {
@@ -446,6 +462,8 @@ class OutboxSender:
                     "oldest": oldest,
                     "limit": self.history_limit,
                     "include_all_metadata": True,
+                    **auth,
+                    **team,
                 }
                 if cursor:
                     args["cursor"] = cursor
@@ -605,6 +623,8 @@ def outbox_leader_work(deps: Deps, **options: Any) -> Callable[[asyncio.Event], 
     """What the leader runs: an outbox sender, woken by `deps.wake_outbox()`, until it resigns."""
 
     async def lead(resign: asyncio.Event) -> None:
+        if deps.installations is not None:
+            options.setdefault("tokens", deps.installations.token_for_workspace)
         sender = OutboxSender(deps.db, deps.outbox_client, deps.clock, deps.metrics, **options)
         deps.outbox_wakers.append(sender.wake)
         try:

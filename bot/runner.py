@@ -19,6 +19,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.app import (
+    INSTALL_PATH,
     OUTBOX_CALL_TIMEOUT,
     DoughnutApp,
     create_app,
@@ -192,7 +193,8 @@ class SlackLink:
 
     async def ready(self) -> bool:
         """Slack can reach the bot: the installation is known (and in Socket Mode, connected)."""
-        if self.bot_app.deps.installation is None:
+        deps = self.bot_app.deps
+        if deps.installation is None and deps.installations is None:
             return False
         if not self.settings.socket_mode:
             return True
@@ -200,6 +202,8 @@ class SlackLink:
 
     async def try_identify(self) -> bool:
         """One auth.test; True when Slack answered (installation known, or token refused)."""
+        if self.bot_app.deps.installations is not None:
+            return True  # OAuth: each workspace's token is in the store, there is no one token
         try:
             self.bot_app.deps.installation = await identify(self.bot_app.deps.client)
         except TokenRejected as rejected:
@@ -212,7 +216,8 @@ class SlackLink:
     async def run(self, stop: asyncio.Event) -> None:
         """Until stopped: learn the installation (retrying with back-off), then open the socket."""
         attempt = 0
-        while self.bot_app.deps.installation is None and self.rejected is None:
+        oauth = self.bot_app.deps.installations is not None
+        while not oauth and self.bot_app.deps.installation is None and self.rejected is None:
             delay = IDENTIFY_BACKOFF[min(attempt, len(IDENTIFY_BACKOFF) - 1)]
             attempt += 1
             log.info("retrying auth.test in %g s", delay)
@@ -225,8 +230,10 @@ class SlackLink:
             stop.set()
             return
         installation = self.bot_app.deps.installation
-        assert installation is not None
-        log.info("serving workspace %s", installation.enterprise_id or installation.team_id)
+        if installation is not None:
+            log.info("serving workspace %s", installation.enterprise_id or installation.team_id)
+        else:
+            log.info("serving the workspaces installed through OAuth (%s)", INSTALL_PATH)
         if self.settings.slack_app_token is not None:
             self.socket = AsyncSocketModeHandler(
                 self.bot_app,

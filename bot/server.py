@@ -10,11 +10,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import DoughnutApp
+from bot.logs import one_line
 
 log = logging.getLogger("doughnut.server")
 EVENTS_PATH = "/slack/events"
@@ -49,6 +50,11 @@ def build_web_app(
     web_app.router.add_get("/readyz", readyz)
     if serve_slack:
         web_app.router.add_post(EVENTS_PATH, slack_events)
+    flow = bot_app.oauth_flow
+    if flow is not None:
+        # A browser's visits, not Slack's requests: served in Socket Mode too.
+        web_app.router.add_get(flow.install_path, oauth_install)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
     return web_app
 
 
@@ -62,7 +68,8 @@ def build_metrics_app(bot_app: DoughnutApp) -> web.Application:
 
 def _installation_known(bot_app: DoughnutApp) -> SlackReady:
     async def ready() -> bool:
-        return bot_app.deps.installation is not None
+        deps = bot_app.deps
+        return deps.installation is not None or deps.installations is not None
 
     return ready
 
@@ -102,7 +109,7 @@ async def slack_events(request: web.Request) -> web.Response:
     if problem is not None:
         log.info("refused an unverified request: %s", problem)
         return web.json_response({"error": "invalid request"}, status=401)
-    if bot_app.deps.installation is None:
+    if bot_app.deps.installation is None and bot_app.deps.installations is None:
         # Until auth.test says which workspace the token serves, no request can be checked
         # against it: Slack retries events, and a person sees the command fail, not a wrong answer.
         return web.Response(status=503, text="starting: not connected to Slack yet")
@@ -116,6 +123,30 @@ async def slack_events(request: web.Request) -> web.Response:
         return web.Response(status=400, text="malformed request body")
     bolt_response = await bot_app.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+async def oauth_install(request: web.Request) -> web.Response:
+    """`/slack/install`: off to Slack's approval page, with a fresh state (and its cookie)."""
+    flow = request.app[BOT_APP_KEY].oauth_flow
+    assert flow is not None
+    try:
+        response = await flow.handle_installation(await to_bolt_request(request))
+    except Exception as error:  # the state store: the database
+        log.error("could not start an install: %s", one_line(error))
+        return web.Response(status=503, text="Cannot start the install right now; try again.")
+    return await to_aiohttp_response(response)
+
+
+async def oauth_redirect(request: web.Request) -> web.Response:
+    """`/slack/oauth_redirect`: Slack sends the installer back with a code; the install is saved."""
+    flow = request.app[BOT_APP_KEY].oauth_flow
+    assert flow is not None
+    try:
+        response = await flow.handle_callback(await to_bolt_request(request))
+    except Exception as error:  # oauth.v2.access unreachable, the database
+        log.error("an install did not complete: %s", one_line(error))
+        return web.Response(status=503, text="The install did not complete; try again.")
+    return await to_aiohttp_response(response)
 
 
 def signature_problem(

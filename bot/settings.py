@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Where Slack sends the installer back; unset: the app's one Redirect URL (OAuth & Permissions).
+    slack_redirect_uri: str | None = None
     slack_api_url: AnyHttpUrl = Field(default=AnyHttpUrl(SLACK_API_URL))
     database_url: str = "sqlite+aiosqlite:///doughnut.db"
     doughnut_port: int = Field(default=3000, ge=0, le=65535)
@@ -99,21 +101,28 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
-    @field_validator("slack_client_id", "slack_client_secret")
-    @classmethod
-    def _no_oauth_yet(cls, value: object) -> object:
-        # Bolt would read these from the environment and silently switch to its own OAuth flow.
-        if value:
-            raise ValueError(
-                "installing into many workspaces (OAuth) is not supported yet; unset "
-                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET and give SLACK_BOT_TOKEN"
-            )
-        return value
-
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_way_to_install(self) -> Settings:
+        # Bolt would pick one of the two silently (the store wins and the token is dropped).
+        if self.slack_client_id and self.slack_bot_token:
+            raise ValueError(
+                "SLACK_BOT_TOKEN: leave it unset when SLACK_CLIENT_ID is set (OAuth installs "
+                "bring a token per workspace); set one or the other"
+            )
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            given, missing = "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"
+            if not self.slack_client_id:
+                given, missing = missing, given
+            raise ValueError(
+                f"{given}: is set but {missing} is not; installing through OAuth needs both "
+                "(Basic Information → App Credentials)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ports_differ(self) -> Settings:
@@ -134,16 +143,34 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def oauth(self) -> bool:
+        """Installed into many workspaces through OAuth (a token per workspace in the store)."""
+        return self.slack_client_id is not None
+
+    @property
+    def authorize_url(self) -> str:
+        """Slack's page where a person approves an install (beside the Web API's `api/`)."""
+        return self.api_url.removesuffix("api/") + "oauth/v2/authorize"
+
     def missing_slack_credentials(self) -> str | None:
         """What `doughnut run` still needs from Slack, in one line; None when nothing."""
-        if not (self.slack_bot_token or self.slack_signing_secret or self.slack_app_token):
+        if not (
+            self.slack_bot_token
+            or self.slack_signing_secret
+            or self.slack_app_token
+            or self.slack_client_id
+        ):
             return (
                 "No Slack credentials: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                 "(or SLACK_APP_TOKEN for Socket Mode). To try Doughnut without Slack, run "
                 "`doughnut shell`."
             )
-        if self.slack_bot_token is None:
-            return "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the workspace."
+        if self.slack_bot_token is None and not self.oauth:
+            return (
+                "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the workspace "
+                "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many workspaces)."
+            )
         if self.slack_signing_secret is None and self.slack_app_token is None:
             return (
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "

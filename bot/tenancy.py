@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +26,8 @@ class Installation:
     bot_user_id: str | None
     bot_id: str | None
     is_enterprise_install: bool = False
+    # The workspace's own token (OAuth installs); None when the app's one token serves.
+    bot_token: str | None = field(default=None, repr=False, compare=False)
 
     def serves(self, team_id: str | None, enterprise_id: str | None) -> bool:
         """Is a request from this team (and enterprise) one this installation serves?"""

@@ -63,6 +63,8 @@ class UnitOfWork:
         self._claimed = False
         self.duplicate = False
         self.failed = False
+        # The team of whoever acted: an org-wide token needs it on many Web API calls.
+        self.acting_team_id: str | None = None
 
     def expect_event(self, event_id: str) -> None:
         """This request delivers an event: claim its id before anything else is written."""
@@ -141,6 +143,8 @@ class UnitOfWork:
         pass `Priority.BULK` for a DM nobody is waiting for (a digest).
         """
         workspace = await self.workspace()
+        if self.installation.is_enterprise_install and self.acting_team_id:
+            payload = {"team_id": self.acting_team_id, **payload}
         await deliveries.enqueue(
             await self.session(),
             workspace_id=workspace.id,

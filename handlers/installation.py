@@ -1,4 +1,4 @@
-"""`app_uninstalled` / `tokens_revoked` (chassis): remember that the workspace left."""
+"""`app_uninstalled` / `tokens_revoked` (chassis): the installation ends (bot.installations)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
+from bot.installations import uninstall
 from bot.registry import Capability, Registry
-from bot.unit_of_work import UnitOfWork
-from storage.workspaces import mark_uninstalled
 
 
 async def uninstalled(context: AsyncBoltContext) -> None:
-    uow: UnitOfWork = context["uow"]
-    await mark_uninstalled(await uow.session(), uow.install_key, context["deps"].clock.now())
+    await uninstall(context["uow"], context["deps"])
 
 
 async def tokens_revoked(event: dict, context: AsyncBoltContext) -> None:

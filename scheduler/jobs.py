@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.loop import Scheduler
 from scheduler.registry import Job, Jobs, Period, Schedule, Target
 from storage.db import Database
+from storage.installations import delete_workspace, uninstalled_before
 from storage.schedule import forget_runs
 from storage.workspaces import prune_processed_events
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 EVENT_ID_RETENTION = timedelta(days=1)
 # Run records only matter within a grace window (a month at most); keep a season for the record.
 RUN_RETENTION = timedelta(days=90)
+# What is kept of a workspace after it uninstalls the app, in case it comes back (README).
+UNINSTALL_GRACE = timedelta(days=30)
 
 
 async def housekeeping(
@@ -29,6 +32,15 @@ async def housekeeping(
     await forget_runs(session, target.workspace_id, now - RUN_RETENTION)
     if forgotten:
         log.info("workspace %s: forgot %d handled event ids", target.workspace_id, forgotten)
+
+
+async def forget_uninstalled(session: AsyncSession, now: datetime) -> list[int]:
+    """Delete every row of the workspaces that uninstalled the app over the grace period ago."""
+    expired = await uninstalled_before(session, now - UNINSTALL_GRACE)
+    for workspace_id in expired:
+        await delete_workspace(session, workspace_id)
+        log.info("workspace %s: uninstalled over 30 days ago, its data is deleted", workspace_id)
+    return expired
 
 
 HOUSEKEEPING = Job(
@@ -51,4 +63,4 @@ def core_jobs() -> Jobs:
 def build_scheduler(db: Database, jobs: Jobs | None = None) -> Scheduler:
     """The product's scheduler; `doughnut run` and the shell pass the app's `registry.jobs`
     (the core jobs plus what each capability's `register` added)."""
-    return Scheduler(db, jobs if jobs is not None else core_jobs())
+    return Scheduler(db, jobs if jobs is not None else core_jobs(), sweeps=[forget_uninstalled])

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.registry import Job, Period, Target, latest_due, zone
 from storage.db import Database
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 RETRY_FAILED_AFTER = timedelta(minutes=5)
 
 Due = tuple[Job, Target, Period]
+# Work over every workspace, installed or not (an uninstalled one's data after its grace period):
+# no claims, so it must be harmless to run twice; run at most once per SWEEP_EVERY.
+Sweep = Callable[[AsyncSession, datetime], Awaitable[Any]]
+SWEEP_EVERY = timedelta(hours=1)
 
 
 def run_key(job: Job, target: Target, period: Period) -> RunKey:
@@ -42,9 +47,11 @@ def run_key(job: Job, target: Target, period: Period) -> RunKey:
 
 
 class Scheduler:
-    def __init__(self, db: Database, jobs: Iterable[Job]) -> None:
+    def __init__(self, db: Database, jobs: Iterable[Job], *, sweeps: Iterable[Sweep] = ()) -> None:
         self.db = db
         self.jobs = list(jobs)
+        self.sweeps = list(sweeps)
+        self._swept_at: datetime | None = None
         self._retry_at: dict[RunKey, datetime] = {}
         self._triggers: dict[tuple[str, str], CronTrigger] = {}
         self._bad_zones: set[str] = set()
@@ -55,8 +62,21 @@ class Scheduler:
         for job, target, period in await self._due(now):
             if await self._run(job, target, period, now):
                 ran.add(job.name)
+        await self._sweep(now)
         self._retry_at = {k: at for k, at in self._retry_at.items() if at > now - timedelta(days=1)}
         return [job.title for job in self.jobs if job.name in ran]
+
+    async def _sweep(self, now: datetime) -> None:
+        if not self.sweeps or (self._swept_at is not None and now - self._swept_at < SWEEP_EVERY):
+            return
+        for sweep in self.sweeps:
+            try:
+                async with self.db.transaction() as session:
+                    await sweep(session, now)
+            except Exception:
+                log.exception("the scheduler's sweep %s failed", getattr(sweep, "__name__", sweep))
+                return  # tried again on the next tick
+        self._swept_at = now
 
     async def _due(self, now: datetime) -> list[Due]:
         """Each job's latest period due within its grace window, not claimed yet."""
@@ -143,9 +163,9 @@ async def run_scheduler(
         try:
             await scheduler.tick(now())
         except asyncio.CancelledError:
-            # The leader resigned mid-tick: the run rolls back and is owed again. Ending quietly
-            # keeps APScheduler from logging the cancellation as a job's traceback.
-            log.info("the scheduler's tick was cancelled; its runs are owed again")
+            # Stopping (the loop's shutdown cancels a tick in flight): its transaction rolls back.
+            # Not re-raised: APScheduler would log the cancellation as a job's traceback.
+            log.info("a scheduler tick was stopped before it finished")
         except Exception as error:
             # The database may be away for a while: one traceback, then a line per tick.
             if failing:

@@ -84,3 +84,16 @@ async def enqueue(
     await session.flush()
     await notify_outbox(session)  # wakes the leader, on whichever replica, once this commits
     return delivery
+
+
+async def cancel_pending(session: AsyncSession, workspace_id: int, reason: str) -> int:
+    """Fail every delivery of a workspace not sent yet, with the reason; how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.workspace_id == workspace_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(
+            status=DeliveryStatus.FAILED, last_error=reason, leased_until=None, lease_owner=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -19,9 +19,10 @@ MIGRATION_LOCK_KEY = 0x646F7567  # "doug"
 
 def target_metadata() -> list[MetaData]:
     """Every table the migrations own: ours, and those of any store kept in our database."""
+    from storage.installations import STORE_METADATA
     from storage.models import Base
 
-    return [Base.metadata]
+    return [Base.metadata, STORE_METADATA]
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -26,8 +26,7 @@ from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
 from bot.tenancy import identify
 from storage.db import Database
-from storage.migrate import upgrade
-from storage.models import Base
+from storage.migrate import target_metadata, upgrade
 
 SIGNING_SECRET = "local-test-signing-secret"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -107,7 +106,8 @@ async def db(migrated_url: str, tmp_path: Path) -> AsyncIterator[Database]:
         database = Database(f"sqlite+aiosqlite:///{path}")
     else:
         database = Database(load_settings(database_url=migrated_url).database_url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        every = [t for metadata in target_metadata() for t in metadata.sorted_tables]
+        tables = ", ".join(f'"{t.name}"' for t in every)
         async with database.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     try:

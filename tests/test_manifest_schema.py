@@ -142,7 +142,7 @@ def test_settings_are_socket_mode(manifest) -> None:
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"] == {"is_enabled": True}
-    assert settings["org_deploy_enabled"] is False
+    assert settings["org_deploy_enabled"] is True  # org-wide installs (Enterprise Grid)
     assert settings["token_rotation_enabled"] is False
     assert "request_url" not in settings["event_subscriptions"]
     assert all("url" not in c for c in manifest["features"]["slash_commands"])

@@ -60,6 +60,8 @@ class Call:
     error: str | None = None
     injected: bool = False  # answered by fail(), nothing was performed
     hung: bool = False  # performed, but the response was never sent
+    # Whose token made the call: the team (or org, for an org-wide install) it was issued to.
+    token_owner: str | None = None
 
 
 @dataclass
@@ -323,6 +325,12 @@ class SlackEmulator:
         )
         return body
 
+    def _token_owner(self, token: str | None) -> str | None:
+        install = self.installs.get(token or "")
+        if install is not None:
+            return install.team_id or install.enterprise_id
+        return self.state.team_id if token == self.state.bot_token else None
+
     # HTTP handlers
 
     async def _read_args(
@@ -416,6 +424,7 @@ class SlackEmulator:
         except ApiError as exc:
             body = exc.body()
         call = Call(method, args, at, ok=bool(body.get("ok")), error=body.get("error"))
+        call.token_owner = self._token_owner(token)
         self.calls.append(call)
         if self._take_hang(method):
             call.hung = True

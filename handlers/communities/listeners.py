@@ -25,6 +25,7 @@ from bot.core import communities
 from bot.core.communities import SetupForm, SetupVerdict
 from bot.deps import Deps
 from bot.failures import new_reference
+from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.communities import ids, views
@@ -96,11 +97,12 @@ def _new_external_id() -> str:
 
 
 async def fill_setup_form(
-    uow: UnitOfWork, user_id: str, channel_id: str, target: FormTarget
+    uow: UnitOfWork, user_id: str, channel_id: str, target: FormTarget, token: str | None
 ) -> None:
     """After the ack: read what the form needs, then show it (or what went wrong) in the modal."""
-    # The inline client's timeout is for the ack; after it, calls may take the longer one.
-    client = uow.deps.outbox_client
+    # The inline client's timeout is for the ack; after it, calls may take the longer one
+    # (with the workspace's own token, when installed through OAuth).
+    client = with_token(uow.deps.outbox_client, token)
     try:
         view = await _setup_view(client, uow, user_id, channel_id)
         if await _show(client, target, view):
@@ -146,7 +148,7 @@ def _fill_after_ack(
 ) -> None:
     uow: UnitOfWork = context["uow"]
     deps: Deps = context["deps"]
-    work = fill_setup_form(uow, user_id, channel_id, target)
+    work = fill_setup_form(uow, user_id, channel_id, target, context.client.token)
     deps.after_ack.hand_off(work, what="setup form")
 
 

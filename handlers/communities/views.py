@@ -227,7 +227,9 @@ def welcome_message(community: CommunityView, *, bot_in_channel: bool) -> dict[s
         ),
     ]
     if not bot_in_channel:
-        blocks.append(context("Tip: `/invite @Doughnut` here so I can answer when someone mentions me."))
+        blocks.append(
+            context("Tip: `/invite @Doughnut` here so I can answer when someone mentions me.")
+        )
     lead = f":doughnut: *{escape(community.name)}* is now a community of practice."
     return lead_message(lead, blocks)
 
