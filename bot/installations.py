@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
@@ -30,15 +30,10 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.outbox import UNINSTALLED
 from bot.tenancy import Installation
-from storage import deliveries, workspaces
+from storage import workspaces
 from storage.db import READ_ONLY, Database
 from storage.models import Workspace
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
-    from bot.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -244,30 +239,6 @@ class ResolvedAuthorize(AsyncAuthorize):
             bot_token=installation.bot_token,
             user_id=user_id,
         )
-
-
-async def uninstall(uow: UnitOfWork, deps: Deps) -> None:
-    """`app_uninstalled` (or the bot token revoked): the installation goes, and what it owed.
-
-    The store's rows are deleted first, in their own transaction, before the unit of work
-    begins its own (see the module's docstring); then the workspace is marked uninstalled (the
-    housekeeping deletes its data after the grace period) and its pending deliveries are failed
-    with the reason.
-    """
-    installation: Installation = uow.installation
-    store: Installations | None = deps.installations
-    if store is not None:
-        await store.forget(
-            installation.enterprise_id, installation.team_id, installation.is_enterprise_install
-        )
-    session = await uow.session()
-    now = deps.clock.now()
-    workspace = await workspaces.find_workspace(session, uow.install_key)
-    if workspace is None:
-        return
-    workspace.uninstalled_at = now
-    cancelled = await deliveries.cancel_pending(session, workspace.id, UNINSTALLED)
-    log.info("uninstalled from %s; %d pending deliveries dropped", uow.install_key, cancelled)
 
 
 def with_token(client: AsyncWebClient, token: str | None) -> AsyncWebClient:

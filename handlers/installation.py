@@ -1,4 +1,4 @@
-"""`app_uninstalled` / `tokens_revoked` (chassis): the installation ends (bot.installations)."""
+"""`app_uninstalled` / `tokens_revoked` (chassis): the installation ends (bot.core)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
-from bot.installations import uninstall
+from bot.core.installations import uninstall
 from bot.registry import Capability, Registry
 
 
