@@ -7,24 +7,24 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
-from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
+from bot.app import DoughnutApp
 from bot.clock import ManualClock
 from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
+from bot.local_stack import local_stack
 from bot.outbox import OutboxSender
-from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
-from bot.tenancy import identify
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
@@ -178,34 +178,24 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(db: Database) -> AsyncIterator[Bot]:
-    emu = SlackEmulator(Workspace.with_sample_members())
-    await emu.start()
-    settings = load_settings(
-        slack_bot_token=emu.state.bot_token,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=emu.api_url,
-        database_url=str(db.url.render_as_string(hide_password=False)),
-        doughnut_timezone="Europe/Paris",
-    )
-    clock = ManualClock(START)
-    client = make_client(settings)
-    close_pool = await open_connection_pool(client)
-    installation = await identify(client)
-    app = create_app(settings, client=client, installation=installation, db=db, clock=clock)
-    runner = web.AppRunner(build_web_app(app))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}"
-    driver = SlackDriver(emu, url + EVENTS_PATH, SIGNING_SECRET)
-    # No pacing between posts here; the outbox tests measure pacing on their own.
-    outbox = OutboxSender(db, app.deps.client, clock, app.deps.metrics, channel_spacing=0)
-    try:
-        yield Bot(emu, driver, app, db, clock, settings, url, outbox)
-    finally:
-        await driver.close()
-        await runner.cleanup()
-        await close_pool()
-        await emu.stop()
+async def start_bot(db: Database) -> AsyncIterator[Callable[..., Awaitable[Bot]]]:
+    """Starts the bot with options of `local_stack` (shorter timeouts, say); stopped at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**options: Any) -> Bot:
+            clock = ManualClock(START)
+            options = {"doughnut_timezone": "Europe/Paris", **options}
+            # No pacing between posts here; the outbox tests measure pacing on their own.
+            local = await stack.enter_async_context(
+                local_stack(db=db, clock=clock, signing_secret=SIGNING_SECRET,
+                            channel_spacing=0, **options)
+            )  # fmt: skip
+            return Bot(local.emu, local.driver, local.app, db, clock, local.settings, local.url,
+                       local.outbox)  # fmt: skip
+
+        yield start
+
+
+@pytest.fixture
+async def bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
+    return await start_bot()
