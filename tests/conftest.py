@@ -1,4 +1,11 @@
-"""Shared fixtures: a migrated database per backend, the local Slack, and the bot on loopback."""
+"""Shared fixtures and helpers: a migrated database per backend, the local Slack, the bot.
+
+The suite runs in parallel (`pytest -n auto`, pytest-xdist): each worker is its own process and
+runs the session fixtures itself, so each worker migrates its own SQLite template (under its own
+temporary directory) and creates, then drops, its own PostgreSQL database (named after the worker
+and its pid). Tests in one worker run one at a time; no two workers share a database.
+Test modules import shared helpers from here, never from one another.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from typing import Any
 import asyncpg
 import pytest
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.app import DoughnutApp
@@ -25,9 +33,11 @@ from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
 from bot.local_stack import local_stack
 from bot.outbox import OutboxSender
 from bot.settings import Settings, load_settings
+from handlers.communities import ids
+from storage import workspaces
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models import Base, Delivery
 
 SIGNING_SECRET = "local-test-signing-secret"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -71,7 +81,8 @@ def migrated_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         asyncio.run(_migrate(url))
         yield url
         return
-    name = f"doughnut_test_{os.getpid()}_{secrets.token_hex(3)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under xdist
+    name = f"doughnut_test_{worker}_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
@@ -199,3 +210,87 @@ async def start_bot(db: Database) -> AsyncIterator[Callable[..., Awaitable[Bot]]
 @pytest.fixture
 async def bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
     return await start_bot()
+
+
+# Shared helpers: test modules import them from here, never from each other.
+
+
+def setup_values(
+    name: str = "Site Reliability",
+    description: str = "Running production well",
+    timezone: str = "Europe/Paris",
+    coordinators: list[str] | None = None,
+    reviewers: list[str] | None = None,
+    sponsors: list[str] | None = None,
+) -> dict[str, Any]:
+    def users(selected: list[str] | None) -> dict[str, Any]:
+        return {"type": "multi_users_select", "selected_users": selected or []}
+
+    return {
+        ids.SETUP_NAME_BLOCK: {ids.SETUP_NAME_ACTION: name},
+        ids.SETUP_DESCRIPTION_BLOCK: {ids.SETUP_DESCRIPTION_ACTION: description},
+        ids.SETUP_TIMEZONE_BLOCK: {ids.SETUP_TIMEZONE_ACTION: timezone},
+        ids.SETUP_COORDINATORS_BLOCK: {ids.SETUP_COORDINATORS_ACTION: users(coordinators)},
+        ids.SETUP_REVIEWERS_BLOCK: {ids.SETUP_REVIEWERS_ACTION: users(reviewers)},
+        ids.SETUP_SPONSORS_BLOCK: {ids.SETUP_SPONSORS_ACTION: users(sponsors)},
+    }
+
+
+async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
+    reply = await bot.driver.command(user, channel, "/doughnut", "setup")
+    assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
+    await bot.app.deps.after_ack.idle()  # the form is filled in after the ack
+    return bot.state.modal_stack(user)[-1]
+
+
+async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
+    await bot.driver.open_home(user)
+    await bot.settle()
+    await bot.driver.click(user, bot.state.home_views[user], ids.HOME_SETUP_ACTION)
+    return bot.state.modal_stack(user)[-1]
+
+
+async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
+    await bot.driver.click(user, view, ids.SETUP_CHANNEL_ACTION, choose=channel_id)
+    await bot.app.deps.after_ack.idle()
+    return bot.state.modal_stack(user)[-1]
+
+
+# Outbox helpers
+
+
+def slack_client(emu: SlackEmulator) -> AsyncWebClient:
+    """A Web API client on the emulator, with no retry handler: the outbox owns retries."""
+    client = AsyncWebClient(token=emu.state.bot_token, base_url=emu.api_url)
+    client.retry_handlers.clear()
+    return client
+
+
+async def workspace_id(db: Database, clock: ManualClock, team_id: str) -> int:
+    async with db.transaction() as session:
+        workspace = await workspaces.get_or_create_workspace(
+            session,
+            key=workspaces.install_key(team_id, None, False),
+            team_id=team_id,
+            enterprise_id=None,
+            is_enterprise_install=False,
+            now=clock.now(),
+        )
+        return workspace.id
+
+
+async def fetch(db: Database, delivery_id: int) -> Delivery:
+    async with db.reading() as session:
+        delivery = await session.get(Delivery, delivery_id)
+        assert delivery is not None
+        session.expunge(delivery)  # keep its loaded values past the read's rollback
+        return delivery
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
+    """Poll `check` until true; generous, so a slow CI machine does not flake."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {seconds}s")
+        await asyncio.sleep(0.05)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.app import OUTBOX_CALL_TIMEOUT, make_client, open_connection_pool
 from handlers.communities import ids
 from storage.models import Community, Delivery, Role, RoleName
-from tests.conftest import Bot
+from tests.conftest import Bot, open_from_home, open_setup, pick, setup_values
 
 # A slow Slack: each of these calls answers only after SLOW seconds.
 SLOW = 5.0
@@ -26,34 +26,6 @@ SLOWED = (
 )
 # The ack must come within 2.5 s; this bound only tells "answered in time" from "waited on Slack".
 IN_TIME = 2.9
-
-
-def setup_values(
-    name: str = "Site Reliability",
-    description: str = "Running production well",
-    timezone: str = "Europe/Paris",
-    coordinators: list[str] | None = None,
-    reviewers: list[str] | None = None,
-    sponsors: list[str] | None = None,
-) -> dict[str, Any]:
-    def users(selected: list[str] | None) -> dict[str, Any]:
-        return {"type": "multi_users_select", "selected_users": selected or []}
-
-    return {
-        ids.SETUP_NAME_BLOCK: {ids.SETUP_NAME_ACTION: name},
-        ids.SETUP_DESCRIPTION_BLOCK: {ids.SETUP_DESCRIPTION_ACTION: description},
-        ids.SETUP_TIMEZONE_BLOCK: {ids.SETUP_TIMEZONE_ACTION: timezone},
-        ids.SETUP_COORDINATORS_BLOCK: {ids.SETUP_COORDINATORS_ACTION: users(coordinators)},
-        ids.SETUP_REVIEWERS_BLOCK: {ids.SETUP_REVIEWERS_ACTION: users(reviewers)},
-        ids.SETUP_SPONSORS_BLOCK: {ids.SETUP_SPONSORS_ACTION: users(sponsors)},
-    }
-
-
-async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
-    reply = await bot.driver.command(user, channel, "/doughnut", "setup")
-    assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
-    await bot.app.deps.after_ack.idle()  # the form is filled in after the ack
-    return bot.state.modal_stack(user)[-1]
 
 
 async def communities(bot: Bot) -> list[Community]:
@@ -277,19 +249,6 @@ def pick_channel(channel_id: str) -> dict[str, Any]:
         "action_id": ids.SETUP_CHANNEL_ACTION,
         "selected_conversation": channel_id,
     }
-
-
-async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
-    await bot.driver.open_home(user)
-    await bot.settle()
-    await bot.driver.click(user, bot.state.home_views[user], ids.HOME_SETUP_ACTION)
-    return bot.state.modal_stack(user)[-1]
-
-
-async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
-    await bot.driver.click(user, view, ids.SETUP_CHANNEL_ACTION, choose=channel_id)
-    await bot.app.deps.after_ack.idle()
-    return bot.state.modal_stack(user)[-1]
 
 
 async def test_setup_with_words_after_it_says_it_takes_none(bot: Bot) -> None:

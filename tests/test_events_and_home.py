@@ -13,8 +13,7 @@ from bot.outbox import outbox_leader_work
 from handlers.communities import ids
 from handlers.help import ids as help_ids
 from storage.models import Workspace
-from tests.conftest import Bot
-from tests.test_community import open_setup, setup_values
+from tests.conftest import Bot, open_setup, setup_values
 
 
 async def make_community(bot: Bot, channel: str, name: str, coordinator: str, **roles) -> None:  # type: ignore[no-untyped-def]

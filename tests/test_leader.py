@@ -23,7 +23,7 @@ from bot.outbox import OutboxSender
 from storage import deliveries
 from storage.db import Database
 from storage.models import DeliveryStatus
-from tests.test_outbox import eventually, fetch, slack_client, workspace_id
+from tests.conftest import eventually, fetch, slack_client, workspace_id
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 FAST = {"retry_interval": 0.3, "check_interval": 0.5, "check_timeout": 3.0}
