@@ -196,10 +196,11 @@ async def start_bot(db: Database) -> AsyncIterator[Callable[..., Awaitable[Bot]]
         async def start(**options: Any) -> Bot:
             clock = ManualClock(START)
             options = {"doughnut_timezone": "Europe/Paris", **options}
-            # No pacing between posts here; the outbox tests measure pacing on their own.
+            # No pacing between posts here (the outbox tests measure pacing on their own), and
+            # work after the ack left running when the test ends (on a hung Slack) is stopped.
             local = await stack.enter_async_context(
                 local_stack(db=db, clock=clock, signing_secret=SIGNING_SECRET,
-                            channel_spacing=0, **options)
+                            channel_spacing=0, after_ack_grace=0.01, **options)
             )  # fmt: skip
             return Bot(local.emu, local.driver, local.app, db, clock, local.settings, local.url,
                        local.outbox)  # fmt: skip
