@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+import bot.outbox as bot_outbox
 import storage.communities
 from bot.emulator.driver import NotSubscribed
 from bot.outbox import outbox_leader_work
@@ -178,12 +179,22 @@ async def test_uninstall_is_remembered(bot: Bot) -> None:
     assert workspace is not None and workspace.uninstalled_at == bot.clock.now()
 
 
-async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) -> None:
+async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parked = asyncio.Event()
+    first_set = bot_outbox._first_set
+
+    async def parking(*events: asyncio.Event, seconds: float) -> None:
+        parked.set()  # the sender has done its pass and waits for a wake-up (or the poll)
+        await first_set(*events, seconds=seconds)
+
+    monkeypatch.setattr(bot_outbox, "_first_set", parking)
     stop = asyncio.Event()
     # A poll interval far longer than the wait below: only the post-commit wake-up can do it.
     leading = asyncio.create_task(outbox_leader_work(bot.app.deps, poll_interval=600)(stop))
     try:
-        await asyncio.sleep(0.2)  # the sender's first (empty) pass
+        await asyncio.wait_for(parked.wait(), 5)  # its first (empty) pass is over
         await bot.driver.open_home(bot.user("alice"))
         for _ in range(100):
             if bot.user("alice") in bot.state.home_views:

@@ -150,7 +150,7 @@ async def test_two_replicas_have_one_leader_and_the_other_takes_over_when_it_die
     a, b = cluster.start("a"), cluster.start("b")
 
     await eventually(lambda: _true(len(cluster.leaders()) == 1))
-    await asyncio.sleep(2.0)  # several election rounds: still one
+    await asyncio.sleep(1.0)  # three election rounds (retry_interval 0.3 s): still one
     (first,) = cluster.leaders()
     other = b if first is a else a
     assert cluster.most_leading == 1
