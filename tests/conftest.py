@@ -27,6 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+import bot.outbox as bot_outbox
 from bot.app import DoughnutApp
 from bot.clock import ManualClock
 from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
@@ -295,3 +296,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"not true after {seconds}s")
         await asyncio.sleep(0.05)
+
+
+def when_parked(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once a running outbox sender has finished a pass and waits for a wake-up (or its
+    poll): a wake-up after it can only be seen if the wake works, not by the first pass."""
+    parked = asyncio.Event()
+    first_set = bot_outbox._first_set
+
+    async def parking(*events: asyncio.Event, seconds: float) -> None:
+        parked.set()
+        await first_set(*events, seconds=seconds)
+
+    monkeypatch.setattr(bot_outbox, "_first_set", parking)
+    return parked

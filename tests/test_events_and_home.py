@@ -7,14 +7,13 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-import bot.outbox as bot_outbox
 import storage.communities
 from bot.emulator.driver import NotSubscribed
 from bot.outbox import outbox_leader_work
 from handlers.communities import ids
 from handlers.help import ids as help_ids
 from storage.models import ProcessedEvent, Workspace
-from tests.conftest import Bot, open_setup, setup_values
+from tests.conftest import Bot, open_setup, setup_values, when_parked
 
 
 async def make_community(bot: Bot, channel: str, name: str, coordinator: str, **roles) -> None:  # type: ignore[no-untyped-def]
@@ -182,14 +181,7 @@ async def test_uninstall_is_remembered(bot: Bot) -> None:
 async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parked = asyncio.Event()
-    first_set = bot_outbox._first_set
-
-    async def parking(*events: asyncio.Event, seconds: float) -> None:
-        parked.set()  # the sender has done its pass and waits for a wake-up (or the poll)
-        await first_set(*events, seconds=seconds)
-
-    monkeypatch.setattr(bot_outbox, "_first_set", parking)
+    parked = when_parked(monkeypatch)
     stop = asyncio.Event()
     # A poll interval far longer than the wait below: only the post-commit wake-up can do it.
     leading = asyncio.create_task(outbox_leader_work(bot.app.deps, poll_interval=600)(stop))

@@ -22,7 +22,7 @@ from bot.outbox import DELIVERY_EVENT_TYPE, Failure, OutboxSender, classify, wit
 from storage import deliveries, outbox_queries
 from storage.db import Database
 from storage.models import DeliveryStatus, Priority
-from tests.conftest import START, eventually, fetch, slack_client, workspace_id
+from tests.conftest import START, eventually, fetch, slack_client, when_parked, workspace_id
 
 LEASE = 60.0
 
@@ -510,14 +510,16 @@ async def test_two_channels_interleave_rather_than_wait_for_each_other(
 
 
 async def test_run_sends_when_woken_and_keeps_the_depth_gauge(
-    db: Database, emu: SlackEmulator, ws_id: int, clock: ManualClock, make_sender, metrics
-) -> None:
+    db: Database, emu: SlackEmulator, ws_id: int, clock: ManualClock, make_sender, metrics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     general = channel_id(emu, "general")
     sender = make_sender(poll_interval=60.0)  # only a wake can make it look before a minute
+    parked = when_parked(monkeypatch)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(parked.wait(), 5)  # its first (empty) pass is over
         delivery_id = await enqueue(
             db, clock, ws_id, "chat.postMessage", {"channel": general, "text": "Woken"}, general
         )
