@@ -67,7 +67,7 @@ def signed_help(ws: Workspace) -> tuple[bytes, dict[str, str]]:
 
 async def wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
+        for _ in range(400):
             if proc.returncode is not None:
                 raise SystemExit(f"server exited with {proc.returncode}")
             try:

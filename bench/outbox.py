@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 from sqlalchemy import delete, select  # noqa: E402
 
 from bot.clock import SystemClock  # noqa: E402
-from bot.emulator import SlackEmulator, Workspace  # noqa: E402
+from bot.emulator import Workspace  # noqa: E402
+from bot.local_stack import local_stack  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.outbox import OutboxSender  # noqa: E402
 from storage import deliveries, workspaces  # noqa: E402
@@ -118,10 +118,10 @@ async def bench(url: str, count: int, channel_count: int, rate: float, backlog: 
     backend = "PostgreSQL" if db.is_postgres else "SQLite"
     print(f"{backend}: {count} deliveries over {channel_count} channels, pacing off")
     try:
-        async with SlackEmulator(state) as emu:
-            client = AsyncWebClient(token=state.bot_token, base_url=emu.api_url)
-            client.retry_handlers.clear()
-            sender = OutboxSender(db, client, clock, Metrics(), channel_spacing=0.0)
+        # The bot as `run` builds it (a pooled outbox client), on the local Slack.
+        async with local_stack(db=db, clock=clock, workspace=state, channel_spacing=0.0) as stack:
+            emu, client = stack.emu, stack.app.deps.outbox_client
+            sender = stack.outbox
 
             # 1. backlog
             started = time.perf_counter()

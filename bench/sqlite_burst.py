@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.ack import free_port, wait_ready  # noqa: E402
 from bot.core.communities import SetupForm, apply_setup  # noqa: E402
 from bot.emulator import SlackDriver, SlackEmulator, Workspace  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -36,12 +36,6 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.workspaces import get_or_create_workspace  # noqa: E402
 
 SECRET = "bench-signing-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def prepare_database(url: str, ws: Workspace, channel: str) -> None:
@@ -93,21 +87,6 @@ def signed_joins(emu: SlackEmulator, channel: str, count: int) -> list[tuple[byt
         }
         requests.append((body, headers))
     return requests
-
-
-async def wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):
-            if proc.returncode is not None:
-                raise SystemExit(f"server exited with {proc.returncode}")
-            try:
-                async with session.get(url + "/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("server did not become ready")
 
 
 async def burst(url: str, requests: list[tuple[bytes, dict]], rate: float) -> dict[str, float]:

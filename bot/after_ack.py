@@ -50,6 +50,8 @@ class AfterAck:
 
     async def drain(self, grace: float) -> None:
         """At shutdown: let the work finish for up to `grace` seconds, then cancel the rest."""
+        if not self._tasks:
+            return
         try:
             await asyncio.wait_for(self.idle(), grace)
         except TimeoutError:

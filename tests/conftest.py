@@ -1,4 +1,11 @@
-"""Shared fixtures: a migrated database per backend, the local Slack, and the bot on loopback."""
+"""Shared fixtures and helpers: a migrated database per backend, the local Slack, the bot.
+
+The suite runs in parallel (`pytest -n auto`, pytest-xdist): each worker is its own process and
+runs the session fixtures itself, so each worker migrates its own SQLite template (under its own
+temporary directory) and creates, then drops, its own PostgreSQL database (named after the worker
+and its pid). Tests in one worker run one at a time; no two workers share a database.
+Test modules import shared helpers from here, never from one another.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +14,31 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
-from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
+import bot.outbox as bot_outbox
+from bot.app import DoughnutApp
 from bot.clock import ManualClock
 from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
+from bot.local_stack import local_stack
 from bot.outbox import OutboxSender
-from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import Settings, load_settings
-from bot.tenancy import identify
+from handlers.communities import ids
+from storage import workspaces
 from storage.db import Database
 from storage.migrate import target_metadata, upgrade
+from storage.models import Delivery
 
 SIGNING_SECRET = "local-test-signing-secret"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -70,7 +82,8 @@ def migrated_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         asyncio.run(_migrate(url))
         yield url
         return
-    name = f"doughnut_test_{os.getpid()}_{secrets.token_hex(3)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under xdist
+    name = f"doughnut_test_{worker}_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
@@ -178,34 +191,123 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(db: Database) -> AsyncIterator[Bot]:
-    emu = SlackEmulator(Workspace.with_sample_members())
-    await emu.start()
-    settings = load_settings(
-        slack_bot_token=emu.state.bot_token,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=emu.api_url,
-        database_url=str(db.url.render_as_string(hide_password=False)),
-        doughnut_timezone="Europe/Paris",
-    )
-    clock = ManualClock(START)
-    client = make_client(settings)
-    close_pool = await open_connection_pool(client)
-    installation = await identify(client)
-    app = create_app(settings, client=client, installation=installation, db=db, clock=clock)
-    runner = web.AppRunner(build_web_app(app))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}"
-    driver = SlackDriver(emu, url + EVENTS_PATH, SIGNING_SECRET)
-    # No pacing between posts here; the outbox tests measure pacing on their own.
-    outbox = OutboxSender(db, app.deps.client, clock, app.deps.metrics, channel_spacing=0)
-    try:
-        yield Bot(emu, driver, app, db, clock, settings, url, outbox)
-    finally:
-        await driver.close()
-        await runner.cleanup()
-        await close_pool()
-        await emu.stop()
+async def start_bot(db: Database) -> AsyncIterator[Callable[..., Awaitable[Bot]]]:
+    """Starts the bot with options of `local_stack` (shorter timeouts, say); stopped at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**options: Any) -> Bot:
+            clock = ManualClock(START)
+            options = {"doughnut_timezone": "Europe/Paris", **options}
+            # No pacing between posts here (the outbox tests measure pacing on their own), and
+            # work after the ack left running when the test ends (on a hung Slack) is stopped.
+            local = await stack.enter_async_context(
+                local_stack(db=db, clock=clock, signing_secret=SIGNING_SECRET,
+                            channel_spacing=0, after_ack_grace=0.01, **options)
+            )  # fmt: skip
+            return Bot(local.emu, local.driver, local.app, db, clock, local.settings, local.url,
+                       local.outbox)  # fmt: skip
+
+        yield start
+
+
+@pytest.fixture
+async def bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
+    return await start_bot()
+
+
+# Shared helpers: test modules import them from here, never from each other.
+
+
+def setup_values(
+    name: str = "Site Reliability",
+    description: str = "Running production well",
+    timezone: str = "Europe/Paris",
+    coordinators: list[str] | None = None,
+    reviewers: list[str] | None = None,
+    sponsors: list[str] | None = None,
+) -> dict[str, Any]:
+    def users(selected: list[str] | None) -> dict[str, Any]:
+        return {"type": "multi_users_select", "selected_users": selected or []}
+
+    return {
+        ids.SETUP_NAME_BLOCK: {ids.SETUP_NAME_ACTION: name},
+        ids.SETUP_DESCRIPTION_BLOCK: {ids.SETUP_DESCRIPTION_ACTION: description},
+        ids.SETUP_TIMEZONE_BLOCK: {ids.SETUP_TIMEZONE_ACTION: timezone},
+        ids.SETUP_COORDINATORS_BLOCK: {ids.SETUP_COORDINATORS_ACTION: users(coordinators)},
+        ids.SETUP_REVIEWERS_BLOCK: {ids.SETUP_REVIEWERS_ACTION: users(reviewers)},
+        ids.SETUP_SPONSORS_BLOCK: {ids.SETUP_SPONSORS_ACTION: users(sponsors)},
+    }
+
+
+async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
+    reply = await bot.driver.command(user, channel, "/doughnut", "setup")
+    assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
+    await bot.app.deps.after_ack.idle()  # the form is filled in after the ack
+    return bot.state.modal_stack(user)[-1]
+
+
+async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
+    await bot.driver.open_home(user)
+    await bot.settle()
+    await bot.driver.click(user, bot.state.home_views[user], ids.HOME_SETUP_ACTION)
+    return bot.state.modal_stack(user)[-1]
+
+
+async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
+    await bot.driver.click(user, view, ids.SETUP_CHANNEL_ACTION, choose=channel_id)
+    await bot.app.deps.after_ack.idle()
+    return bot.state.modal_stack(user)[-1]
+
+
+# Outbox helpers
+
+
+def slack_client(emu: SlackEmulator) -> AsyncWebClient:
+    """A Web API client on the emulator, with no retry handler: the outbox owns retries."""
+    client = AsyncWebClient(token=emu.state.bot_token, base_url=emu.api_url)
+    client.retry_handlers.clear()
+    return client
+
+
+async def workspace_id(db: Database, clock: ManualClock, team_id: str) -> int:
+    async with db.transaction() as session:
+        workspace = await workspaces.get_or_create_workspace(
+            session,
+            key=workspaces.install_key(team_id, None, False),
+            team_id=team_id,
+            enterprise_id=None,
+            is_enterprise_install=False,
+            now=clock.now(),
+        )
+        return workspace.id
+
+
+async def fetch(db: Database, delivery_id: int) -> Delivery:
+    async with db.reading() as session:
+        delivery = await session.get(Delivery, delivery_id)
+        assert delivery is not None
+        session.expunge(delivery)  # keep its loaded values past the read's rollback
+        return delivery
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
+    """Poll `check` until true; generous, so a slow CI machine does not flake."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {seconds}s")
+        await asyncio.sleep(0.05)
+
+
+def when_parked(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once a running outbox sender has finished a pass and waits for a wake-up (or its
+    poll): a wake-up after it can only be seen if the wake works, not by the first pass."""
+    parked = asyncio.Event()
+    first_set = bot_outbox._first_set
+
+    async def parking(*events: asyncio.Event, seconds: float) -> None:
+        parked.set()
+        await first_set(*events, seconds=seconds)
+
+    monkeypatch.setattr(bot_outbox, "_first_set", parking)
+    return parked

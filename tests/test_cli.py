@@ -22,6 +22,7 @@ import yaml
 from alembic.script import ScriptDirectory
 
 import bot
+import bot.runner
 from bot.emulator import SlackDriver, SlackEmulator, Workspace
 from bot.runner import run_bot
 from bot.settings import load_settings
@@ -393,7 +394,11 @@ async def test_a_token_slack_refuses_stops_with_one_line(tmp_path: Path) -> None
     assert "revoked-long-ago" not in err
 
 
-async def test_slack_failing_at_start_is_retried_then_served(tmp_path: Path) -> None:
+async def test_slack_failing_at_start_is_retried_then_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Retries sooner, still long after the first /readyz answer (503) is seen.
+    monkeypatch.setattr(bot.runner, "IDENTIFY_BACKOFF", (0.5,))
     async with SlackEmulator(Workspace.with_sample_members()) as emu:
         emu.fail("auth.test", error="internal_error", status=500, times=2)
         port = free_port()

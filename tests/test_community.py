@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import OUTBOX_CALL_TIMEOUT, make_client, open_connection_pool
+from bot.app import CLEANUP_BUDGET, INLINE_CALL_TIMEOUT, OUTBOX_CALL_TIMEOUT, REQUEST_DEADLINE
 from handlers.communities import ids
 from storage.models import Community, Delivery, Role, RoleName
-from tests.conftest import Bot
+from tests.conftest import Bot, open_from_home, open_setup, pick, setup_values
 
+# The 2.5 s rule with its timeouts scaled down (the same rules, sooner, so no test waits long):
+# an inline Slack call gives up after QUICK_INLINE, a request after QUICK_DEADLINE. The real
+# figures are checked in test_the_real_timeouts_fit_slacks_three_seconds.
+QUICK_INLINE = 0.5
+QUICK_DEADLINE = 0.6
+# An ack within this came in time; one that waited on a slow Slack call could not.
+IN_TIME = QUICK_DEADLINE + CLEANUP_BUDGET
 # A slow Slack: each of these calls answers only after SLOW seconds.
-SLOW = 5.0
+SLOW = IN_TIME + 0.1
 SLOWED = (
     "views.open",
     "views.update",
@@ -24,36 +31,6 @@ SLOWED = (
     "chat.postMessage",
     "chat.postEphemeral",
 )
-# The ack must come within 2.5 s; this bound only tells "answered in time" from "waited on Slack".
-IN_TIME = 2.9
-
-
-def setup_values(
-    name: str = "Site Reliability",
-    description: str = "Running production well",
-    timezone: str = "Europe/Paris",
-    coordinators: list[str] | None = None,
-    reviewers: list[str] | None = None,
-    sponsors: list[str] | None = None,
-) -> dict[str, Any]:
-    def users(selected: list[str] | None) -> dict[str, Any]:
-        return {"type": "multi_users_select", "selected_users": selected or []}
-
-    return {
-        ids.SETUP_NAME_BLOCK: {ids.SETUP_NAME_ACTION: name},
-        ids.SETUP_DESCRIPTION_BLOCK: {ids.SETUP_DESCRIPTION_ACTION: description},
-        ids.SETUP_TIMEZONE_BLOCK: {ids.SETUP_TIMEZONE_ACTION: timezone},
-        ids.SETUP_COORDINATORS_BLOCK: {ids.SETUP_COORDINATORS_ACTION: users(coordinators)},
-        ids.SETUP_REVIEWERS_BLOCK: {ids.SETUP_REVIEWERS_ACTION: users(reviewers)},
-        ids.SETUP_SPONSORS_BLOCK: {ids.SETUP_SPONSORS_ACTION: users(sponsors)},
-    }
-
-
-async def open_setup(bot: Bot, user: str, channel: str) -> dict[str, Any]:
-    reply = await bot.driver.command(user, channel, "/doughnut", "setup")
-    assert reply.status == 200 and not reply.text  # an empty ack: the modal is the answer
-    await bot.app.deps.after_ack.idle()  # the form is filled in after the ack
-    return bot.state.modal_stack(user)[-1]
 
 
 async def communities(bot: Bot) -> list[Community]:
@@ -279,19 +256,6 @@ def pick_channel(channel_id: str) -> dict[str, Any]:
     }
 
 
-async def open_from_home(bot: Bot, user: str) -> dict[str, Any]:
-    await bot.driver.open_home(user)
-    await bot.settle()
-    await bot.driver.click(user, bot.state.home_views[user], ids.HOME_SETUP_ACTION)
-    return bot.state.modal_stack(user)[-1]
-
-
-async def pick(bot: Bot, user: str, view: dict[str, Any], channel_id: str) -> dict[str, Any]:
-    await bot.driver.click(user, view, ids.SETUP_CHANNEL_ACTION, choose=channel_id)
-    await bot.app.deps.after_ack.idle()
-    return bot.state.modal_stack(user)[-1]
-
-
 async def test_setup_with_words_after_it_says_it_takes_none(bot: Bot) -> None:
     alice = bot.user("alice")
 
@@ -398,16 +362,20 @@ def slow_down_slack(bot: Bot, *, but: tuple[str, ...] = ()) -> None:
 
 
 @pytest.fixture
-async def patient_bot(bot: Bot) -> AsyncIterator[Bot]:
-    """The bot with a client for work after the ack that outwaits a slow Slack, as in `run`."""
-    client = make_client(bot.settings, timeout=OUTBOX_CALL_TIMEOUT)
-    close_pool = await open_connection_pool(client)
-    bot.app.deps.outbox_client = client
-    try:
-        yield bot
-    finally:
-        await bot.app.deps.after_ack.drain(0)
-        await close_pool()
+async def quick_bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
+    """The bot with the 2.5 s rule's timeouts scaled down; work after the ack is patient."""
+    bot = await start_bot(inline_timeout=QUICK_INLINE)
+    bot.app.request_deadline = QUICK_DEADLINE
+    return bot
+
+
+def test_the_real_timeouts_fit_slacks_three_seconds() -> None:
+    # An inline call gives up before the request's deadline, and the cleanup after the deadline
+    # still fits Slack's 3 s with room for the network; work after the ack outwaits a slow Slack.
+    assert INLINE_CALL_TIMEOUT < REQUEST_DEADLINE
+    assert REQUEST_DEADLINE + CLEANUP_BUDGET <= 2.5
+    assert OUTBOX_CALL_TIMEOUT > 3.0
+    assert QUICK_INLINE < QUICK_DEADLINE < SLOW
 
 
 async def timed(call: Any) -> tuple[Any, float]:
@@ -417,13 +385,13 @@ async def timed(call: Any) -> tuple[Any, float]:
 
 
 async def test_with_a_slow_slack_setup_is_acked_in_time_and_the_form_shows_later(
-    patient_bot: Bot,
+    quick_bot: Bot,
 ) -> None:
-    bot = patient_bot
+    bot = quick_bot
     alice, general = bot.user("alice"), bot.channel("general")
-    # The emulator checks the trigger after its delay (Slack does on arrival): views.open at 1 s.
+    # Slow, but within the inline timeout (the emulator checks the trigger after its delay).
     slow_down_slack(bot, but=("views.open",))
-    bot.emu.slow_down("views.open", 1.0)
+    bot.emu.slow_down("views.open", QUICK_INLINE / 2)
 
     reply, took = await timed(bot.driver.command(alice, general, "/doughnut", "setup"))
 
@@ -436,8 +404,8 @@ async def test_with_a_slow_slack_setup_is_acked_in_time_and_the_form_shows_later
     assert elements[ids.SETUP_TIMEZONE_BLOCK]["initial_value"] == "Europe/Paris"
 
 
-async def test_when_slack_is_too_slow_to_open_the_modal_the_ack_says_so(patient_bot: Bot) -> None:
-    bot = patient_bot
+async def test_when_slack_is_too_slow_to_open_the_modal_the_ack_says_so(quick_bot: Bot) -> None:
+    bot = quick_bot
     alice, general = bot.user("alice"), bot.channel("general")
     slow_down_slack(bot)
 
@@ -451,8 +419,9 @@ async def test_when_slack_is_too_slow_to_open_the_modal_the_ack_says_so(patient_
 
 
 async def test_with_a_slow_slack_a_submission_is_acked_in_time_and_nothing_is_lost(
-    bot: Bot,
+    quick_bot: Bot,
 ) -> None:
+    bot = quick_bot
     alice, general = bot.user("alice"), bot.channel("general")
     modal = await open_setup(bot, alice, general)
     calls_before = len(bot.emu.calls)

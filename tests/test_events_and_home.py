@@ -12,9 +12,8 @@ from bot.emulator.driver import NotSubscribed
 from bot.outbox import outbox_leader_work
 from handlers.communities import ids
 from handlers.help import ids as help_ids
-from storage.models import Workspace
-from tests.conftest import Bot
-from tests.test_community import open_setup, setup_values
+from storage.models import ProcessedEvent, Workspace
+from tests.conftest import Bot, open_setup, setup_values, when_parked
 
 
 async def make_community(bot: Bot, channel: str, name: str, coordinator: str, **roles) -> None:  # type: ignore[no-untyped-def]
@@ -32,24 +31,45 @@ async def test_an_event_delivered_three_times_is_handled_once(
     dave = bot.state.add_user("dave").id
     joined = bot.emu.join(dave, bot.channel("general"))
 
-    # Slow the first handling down so that Slack's retry arrives while it is still running.
+    # The first delivery holds its claim on the event (it is inside the listener) until Slack's
+    # retry is asking the database for its own: the retry finds the event claimed, every time.
     find = storage.communities.community_in_channel
+    finds = 0
+    inside, retry_asks, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    async def slow_find(*args, **kwargs):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(0.3)
+    async def held_find(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal finds
+        finds += 1
+        inside.set()
+        await release.wait()
         return await find(*args, **kwargs)
 
-    monkeypatch.setattr(storage.communities, "community_in_channel", slow_find)
+    db = bot.app.deps.db
+    request_session = db.request_session
+
+    async def watched_session(**kwargs):  # type: ignore[no-untyped-def]
+        if inside.is_set():
+            retry_asks.set()
+        return await request_session(**kwargs)
+
+    monkeypatch.setattr(storage.communities, "community_in_channel", held_find)
+    monkeypatch.setattr(db, "request_session", watched_session)
     first = asyncio.create_task(bot.driver.event(joined, event_id="Ev0JOIN"))
-    await asyncio.sleep(0.1)
-    retry_while_running = await bot.driver.event(
-        joined, event_id="Ev0JOIN", retry_num=1, retry_reason="http_timeout"
+    await asyncio.wait_for(inside.wait(), 5)
+    retry = asyncio.create_task(
+        bot.driver.event(joined, event_id="Ev0JOIN", retry_num=1, retry_reason="http_timeout")
     )
-    first_reply = await first
+    await asyncio.wait_for(retry_asks.wait(), 5)
+    release.set()
+    first_reply, retry_while_running = await first, await retry
     late_retry = await bot.driver.event(joined, event_id="Ev0JOIN", retry_num=2)
     await bot.settle()
 
     assert [r.status for r in (first_reply, retry_while_running, late_retry)] == [200, 200, 200]
+    assert finds == 1  # the listener ran for the first delivery only; the retries stopped at once
+    async with bot.db.reading() as session:
+        claimed = list(await session.scalars(select(ProcessedEvent.event_id)))
+    assert claimed == ["Ev0JOIN"]
     dm = bot.state.dm_channel(dave).id
     welcomes = [m for m in bot.state.history(dm) if m.user == bot.state.bot_user_id]
     assert len(welcomes) == 1
@@ -158,12 +178,15 @@ async def test_uninstall_is_remembered(bot: Bot) -> None:
     assert workspace is not None and workspace.uninstalled_at == bot.clock.now()
 
 
-async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(bot: Bot) -> None:
+async def test_the_running_sender_is_woken_by_the_commit_not_a_poll(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parked = when_parked(monkeypatch)
     stop = asyncio.Event()
     # A poll interval far longer than the wait below: only the post-commit wake-up can do it.
     leading = asyncio.create_task(outbox_leader_work(bot.app.deps, poll_interval=600)(stop))
     try:
-        await asyncio.sleep(0.2)  # the sender's first (empty) pass
+        await asyncio.wait_for(parked.wait(), 5)  # its first (empty) pass is over
         await bot.driver.open_home(bot.user("alice"))
         for _ in range(100):
             if bot.user("alice") in bot.state.home_views:

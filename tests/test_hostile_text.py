@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from handlers.communities import ids
-from tests.conftest import Bot
-from tests.test_community import open_from_home, open_setup, pick, setup_values
+from tests.conftest import Bot, open_from_home, open_setup, pick, setup_values
 
 PINGS = "<!channel> <!here|here> <!everyone> <@U123> <!subteam^S1> <https://evil|click>"
 NAME = "<!channel> & <@U123> `ops` \u202eRTL\u200b"  # under the 80-character limit

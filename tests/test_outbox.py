@@ -9,46 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import ManualClock
 from bot.emulator import SlackEmulator, Workspace
 from bot.metrics import Metrics
 from bot.outbox import DELIVERY_EVENT_TYPE, Failure, OutboxSender, classify, with_delivery_key
-from storage import deliveries, outbox_queries, workspaces
+from storage import deliveries, outbox_queries
 from storage.db import Database
-from storage.models import Delivery, DeliveryStatus, Priority
+from storage.models import DeliveryStatus, Priority
+from tests.conftest import START, eventually, fetch, slack_client, when_parked, workspace_id
 
-START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEASE = 60.0
 
 
-# helpers (self-contained, so they can move to conftest.py)
-
-
-def slack_client(emu: SlackEmulator) -> AsyncWebClient:
-    """A Web API client on the emulator, with no retry handler: the outbox owns retries."""
-    client = AsyncWebClient(token=emu.state.bot_token, base_url=emu.api_url)
-    client.retry_handlers.clear()
-    return client
-
-
-async def workspace_id(db: Database, clock: ManualClock, team_id: str) -> int:
-    async with db.transaction() as session:
-        workspace = await workspaces.get_or_create_workspace(
-            session,
-            key=workspaces.install_key(team_id, None, False),
-            team_id=team_id,
-            enterprise_id=None,
-            is_enterprise_install=False,
-            now=clock.now(),
-        )
-        return workspace.id
+# helpers
 
 
 async def enqueue(
@@ -75,23 +54,6 @@ async def enqueue(
             now=clock.now(),
         )
         return delivery.id
-
-
-async def fetch(db: Database, delivery_id: int) -> Delivery:
-    async with db.reading() as session:
-        delivery = await session.get(Delivery, delivery_id)
-        assert delivery is not None
-        session.expunge(delivery)  # keep its loaded values past the read's rollback
-        return delivery
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
-    """Poll `check` until true; generous, so a slow CI machine does not flake."""
-    deadline = time.monotonic() + seconds
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {seconds}s")
-        await asyncio.sleep(0.05)
 
 
 class FakeTime:
@@ -548,14 +510,16 @@ async def test_two_channels_interleave_rather_than_wait_for_each_other(
 
 
 async def test_run_sends_when_woken_and_keeps_the_depth_gauge(
-    db: Database, emu: SlackEmulator, ws_id: int, clock: ManualClock, make_sender, metrics
-) -> None:
+    db: Database, emu: SlackEmulator, ws_id: int, clock: ManualClock, make_sender, metrics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     general = channel_id(emu, "general")
     sender = make_sender(poll_interval=60.0)  # only a wake can make it look before a minute
+    parked = when_parked(monkeypatch)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(parked.wait(), 5)  # its first (empty) pass is over
         delivery_id = await enqueue(
             db, clock, ws_id, "chat.postMessage", {"channel": general, "text": "Woken"}, general
         )

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from bot.emulator import SlackDriver
 from bot.emulator.state import Message
 from storage.models import Community, Delivery, ProcessedEvent, Workspace
-from tests.conftest import SIGNING_SECRET, Bot
-from tests.test_community import open_setup, setup_values
+from tests.conftest import SIGNING_SECRET, Bot, open_setup, setup_values
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

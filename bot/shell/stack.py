@@ -6,19 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
 from rich.console import Console
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
-from bot.app import DoughnutApp, create_app, make_client, open_connection_pool
-from bot.emulator import BOT_TOKEN, SlackDriver, SlackEmulator
+from bot.app import DoughnutApp
+from bot.emulator import SlackDriver, SlackEmulator
+from bot.local_stack import local_stack
 from bot.outbox import OutboxSender
-from bot.server import EVENTS_PATH, build_web_app
 from bot.settings import SettingsError, load_settings
 from bot.shell.clock import MovableClock
 from bot.shell.io import (
@@ -26,7 +24,6 @@ from bot.shell.io import (
     ShellLogging,
 )
 from bot.shell.seed import COMMUNITIES, MEMBERS, demo_workspace, seed_database
-from bot.tenancy import identify
 from scheduler import Scheduler, build_scheduler
 from storage.db import Database, DatabaseInUse, FileClaim, claim_sqlite_file
 from storage.migrate import upgrade
@@ -112,40 +109,21 @@ class LocalStack:
                 f"the database at {self.db!r} is not usable: {error}"
             ) from error
 
-        self.emu = SlackEmulator(demo_workspace(self.clock.now()))
-        await self.emu.start()
-        self._cleanups.append(self.emu.stop)
-        signing_secret = secrets.token_hex(16)
-        settings = load_settings(
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=signing_secret,
-            slack_api_url=self.emu.api_url,
-            database_url=db_url,
-            log_level="WARNING",
+        running = contextlib.AsyncExitStack()
+        self._cleanups.append(running.aclose)
+        stack = await running.enter_async_context(
+            local_stack(
+                db=self.db,
+                clock=self.clock,
+                workspace=demo_workspace(self.clock.now()),
+                channel_spacing=SHELL_CHANNEL_SPACING,
+                log_level="WARNING",
+            )
         )
-        client = make_client(settings)
-        self._cleanups.append(await open_connection_pool(client))
-        installation = await identify(client)
-        self.app = create_app(
-            settings, client=client, installation=installation, db=self.db, clock=self.clock
-        )
+        self.emu, self.app, self.driver = stack.emu, stack.app, stack.driver
+        self.sender = stack.outbox
         self.scheduler = build_scheduler(self.db, self.app.registry.jobs)
-        runner = web.AppRunner(build_web_app(self.app), access_log=None)
-        await runner.setup()
-        self._cleanups.append(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        bot_url = f"http://{host}:{port}{EVENTS_PATH}"
-        self.driver = SlackDriver(self.emu, bot_url, signing_secret)
-        self._cleanups.append(self.driver.close)
-
-        self.sender = OutboxSender(
-            self.db,
-            client,
-            self.clock,
-            self.app.deps.metrics,
-            channel_spacing=SHELL_CHANNEL_SPACING,
-        )
+        bot_url = stack.events_url
         self.app.deps.outbox_wakers.append(self.sender.wake)
         self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
         self._tasks.append(asyncio.create_task(self._scheduler_loop(), name="scheduler"))
