@@ -364,6 +364,18 @@ async def test_cancelling_a_modal_sends_view_closed_and_stores_nothing(tmp_path:
         await db.dispose()
 
 
+async def test_close_while_filling_a_modal_closes_it(tmp_path: Path) -> None:
+    transcript = await run_script(
+        [":in #cop-design", "/doughnut setup", ":close", "/doughnut help"],
+        db_url=f"sqlite+aiosqlite:///{tmp_path}/shell.db",
+        clock=ManualClock(START),
+    )
+
+    assert "(modal closed)" in transcript
+    assert "You are filling in a modal" not in transcript
+    assert "What works today" in transcript.split("(modal closed)", 1)[1]
+
+
 # ---- the real entry point ------------------------------------------------------------------
 
 

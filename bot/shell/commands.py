@@ -41,7 +41,7 @@ Type a message to post it in the current channel, or a slash command such as `/d
                          passing error the bot retries later (the shell says when)
   :help, :quit (or Ctrl-D)
 
-In a modal, answer each field in turn (an empty line keeps the default) or type :cancel.
+In a modal, answer each field in turn (an empty line keeps the default) or type :cancel (or :close).
 Enter on an empty line shows what the bot did meanwhile.
 The database keeps what the bot stored between runs; the local Slack (messages, Home tabs,
 modals) starts fresh every time."""

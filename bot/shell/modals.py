@@ -74,7 +74,7 @@ class ModalFilling:
     async def _read_answer(self, prompt: str) -> str:
         while True:
             line = await self.reader.read(prompt)
-            if line is None or line.strip() == ":cancel":
+            if line is None or line.strip() in (":cancel", ":close"):
                 raise Cancelled()
             if line.strip().lower() in QUIT:
                 self._quitting = True  # close the modal, then leave
