@@ -131,7 +131,7 @@ async def main(count: int, delay: float) -> None:
             ]
             results["/doughnut help"] = (
                 [t for _, t in helped],
-                sum("Doughnut commands" not in r.text for r, _ in helped),
+                sum("What works today" not in r.text for r, _ in helped),
             )
         print(
             f"ack latency with every Slack Web API call answering after {delay:.1f} s "
