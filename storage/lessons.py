@@ -21,7 +21,6 @@ from sqlalchemy import (
     case,
     column,
     delete,
-    exists,
     false,
     func,
     literal_column,
@@ -63,6 +62,12 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 FTS_WEIGHTS = (10.0, 8.0, 3.0, 1.0, 1.0, 1.0, 1.0)
 # A validated practice outranks a captured lesson of nearly the same relevance.
 VALIDATED_BOOST = 1.5
+# SQLite ranks the matches by BM25 alone, in the FTS table, and reads only this many best
+# ones from the lessons (filters, the validated boost); too few left after the filters: all.
+FTS_CANDIDATES = 300
+# A word in more lessons than this costs more to rank (BM25 reads each match's size) than it
+# tells: with rarer words in the question, it only adds to the score of lessons they match.
+COMMON_MATCHES = 5000
 # PostgreSQL ranks at most this many matches (ts_rank_cd reads each one's vector); the most
 # reused and newest go first when a query matches more.
 PG_CANDIDATES = 2000
@@ -120,11 +125,11 @@ def _filtered(
         Lesson.workspace_id == workspace_id, visible_to(viewer), Lesson.status.in_(statuses)
     )
     for tag in filters.tags:
-        query = query.where(
-            exists().where(
-                LessonTag.lesson_id == Lesson.id,
-                LessonTag.workspace_id == workspace_id,
-                LessonTag.tag == tag,
+        query = query.where(  # driven by the tag's index, not a scan of every lesson
+            Lesson.id.in_(
+                select(LessonTag.lesson_id).where(
+                    LessonTag.workspace_id == workspace_id, LessonTag.tag == tag
+                )
             )
         )
     if filters.authors:
@@ -164,19 +169,56 @@ async def search(
     elif session.bind.dialect.name == "postgresql":
         query = _postgres_ranked(query, terms)
     else:
-        query = _sqlite_ranked(query, terms)
+        match = await _fts_query(session, terms)
+        cap = max(FTS_CANDIDATES, 4 * (limit + offset))
+        found = list(
+            await session.scalars(_sqlite_ranked(query, match, cap).limit(limit).offset(offset))
+        )
+        if len(found) == limit:
+            return found
+        query = _sqlite_ranked(query, match, None)  # the filters left too few: rank them all
     return list(await session.scalars(query.limit(limit).offset(offset)))
 
 
-def _sqlite_ranked(query: Select[tuple[Lesson]], terms: Sequence[str]) -> Select[tuple[Lesson]]:
-    # Each term quoted: FTS5 reads it as a plain word, whatever it is (NOT, NEAR, a *).
-    match = " OR ".join(f'"{term}"' for term in terms)
+async def _fts_query(session: AsyncSession, terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of the terms. Each is quoted, so FTS5 reads it as a word
+    whatever it is (NOT, NEAR, a `*`). Common words only weigh on lessons a rarer one matched."""
+    quoted = [f'"{term}"' for term in terms]
+    if len(terms) == 1:
+        return quoted[0]
+    counted = [
+        select(func.count())
+        .select_from(
+            select(_fts.c.rowid)
+            .where(_fts_match.op("MATCH")(q))
+            .limit(COMMON_MATCHES + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for q in quoted
+    ]
+    counts = (await session.execute(select(*counted))).one()
+    rare = [q for q, n in zip(quoted, counts, strict=True) if n <= COMMON_MATCHES]
+    common = [q for q, n in zip(quoted, counts, strict=True) if n > COMMON_MATCHES]
+    if not rare or not common:
+        return " OR ".join(quoted)
+    any_rare = f"({' OR '.join(rare)})"
+    return f"{any_rare} OR ({any_rare} AND ({' OR '.join(common)}))"
+
+
+def _sqlite_ranked(
+    query: Select[tuple[Lesson]], match: str, cap: int | None
+) -> Select[tuple[Lesson]]:
+    """BM25 first, in the FTS table alone (top `cap`), then the filters and the boost."""
     # bm25() is lower for better matches.
-    relevance = -func.bm25(_fts_match, *FTS_WEIGHTS) * _boost
-    return (
-        query.join(_fts, _fts.c.rowid == Lesson.id)
-        .where(_fts_match.op("MATCH")(match))
-        .order_by(relevance.desc(), _validated_first, Lesson.use_count.desc(), Lesson.id.desc())
+    score = func.bm25(_fts_match, *FTS_WEIGHTS).label("score")
+    ranked = select(_fts.c.rowid.label("id"), score).where(_fts_match.op("MATCH")(match))
+    if cap is not None:
+        ranked = ranked.order_by(score).limit(cap)
+    best = ranked.subquery("best")
+    relevance = -best.c.score * _boost
+    return query.join(best, best.c.id == Lesson.id).order_by(
+        relevance.desc(), _validated_first, Lesson.use_count.desc(), Lesson.id.desc()
     )
 
 
