@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.migrate import target_metadata as migrated_metadata
+from storage.models.lessons import include_name, include_object
 
 config = context.config
 target_metadata = migrated_metadata()
@@ -19,6 +20,8 @@ def run_with(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_server_default=True,
+        include_name=include_name,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
     )

@@ -14,6 +14,15 @@ from storage.models.base import (
     timestamp,
 )
 from storage.models.communities import Community, Role, RoleName
+from storage.models.lessons import (
+    DecisionKind,
+    Lesson,
+    LessonDecision,
+    LessonStatus,
+    LessonTag,
+    LessonUse,
+    Visibility,
+)
 from storage.models.outbox import Delivery, DeliveryStatus, Priority
 from storage.models.schedule import WORKSPACE_WIDE, ScheduledRun
 from storage.models.workspaces import Member, ProcessedEvent, Workspace
@@ -23,8 +32,14 @@ __all__ = [
     "WORKSPACE_WIDE",
     "Base",
     "Community",
+    "DecisionKind",
     "Delivery",
     "DeliveryStatus",
+    "Lesson",
+    "LessonDecision",
+    "LessonStatus",
+    "LessonTag",
+    "LessonUse",
     "Member",
     "Priority",
     "ProcessedEvent",
@@ -32,6 +47,7 @@ __all__ = [
     "RoleName",
     "ScheduledRun",
     "UTCDateTime",
+    "Visibility",
     "Workspace",
     "bool_false",
     "int_pk",

@@ -1,0 +1,365 @@
+"""Lesson search at scale (run by hand, not by pytest).
+
+    python bench/search.py [--count 100000] [--postgres-url postgresql://postgres@127.0.0.1/postgres]
+
+Generates `count` realistic lessons (a vocabulary of practice topics, tags, statuses, reuse,
+some from private channels) into SQLite (a temporary file) and, when PostgreSQL answers, into a
+scratch PostgreSQL database (created and dropped), then times questions through the one search
+function (`storage.lessons.search`, a page of 5 + 1) and prints p50/p95 per database, with the
+time to build the full-text index.
+
+Goals: SQLite p95 ≤ 20 ms at 100k lessons. PostgreSQL p95 ≤ 80 ms: `ts_rank_cd` reads each
+candidate's vector, so the candidates are capped (storage.lessons.PG_CANDIDATES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from storage import lessons as queries  # noqa: E402
+from storage import workspaces  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.lessons import Filters, Viewer, search_terms  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Lesson, LessonStatus, LessonTag, Visibility  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from relevance_set import LESSONS, QUERIES  # noqa: E402
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+SUBJECTS = [
+    "deploy",
+    "rollback",
+    "release",
+    "canary",
+    "migration",
+    "schema",
+    "database",
+    "index",
+    "backup",
+    "restore",
+    "replica",
+    "cache",
+    "latency",
+    "outage",
+    "incident",
+    "pager",
+    "alert",
+    "dashboard",
+    "certificate",
+    "secret",
+    "token",
+    "vault",
+    "pipeline",
+    "build",
+    "test",
+    "flaky",
+    "dependency",
+    "container",
+    "cluster",
+    "kubernetes",
+    "network",
+    "proxy",
+    "dns",
+    "proposal",
+    "client",
+    "tender",
+    "pricing",
+    "discount",
+    "discovery",
+    "demo",
+    "contract",
+    "legal",
+    "procurement",
+    "renewal",
+    "churn",
+    "onboarding",
+    "buddy",
+    "hiring",
+    "interview",
+    "scorecard",
+    "retrospective",
+    "agenda",
+    "meeting",
+    "estimate",
+    "scope",
+    "budget",
+    "sponsor",
+    "stakeholder",
+    "steering",
+    "milestone",
+    "handoff",
+    "vendor",
+    "support",
+    "timezone",
+    "report",
+    "invoice",
+    "accessibility",
+    "screen",
+    "form",
+    "frontend",
+    "mobile",
+    "checkout",
+    "payment",
+    "campaign",
+    "traffic",
+    "capacity",
+    "forecast",
+    "runbook",
+    "documentation",
+    "wiki",
+    "training",
+    "mentoring",
+]
+VERBS = [
+    "check",
+    "confirm",
+    "rehearse",
+    "write",
+    "review",
+    "automate",
+    "monitor",
+    "test",
+    "agree",
+    "share",
+    "record",
+    "plan",
+    "escalate",
+    "document",
+    "measure",
+    "pin",
+    "quarantine",
+    "restore",
+    "rotate",
+    "schedule",
+    "warn",
+    "ask",
+    "pair",
+]
+QUALIFIERS = (
+    "before launch", "every week", "with the client", "on Friday", "during the incident",
+    "after the release", "across time zones", "with finance", "in staging", "at kickoff",
+    "for large tables", "under load", "with a checklist", "in writing", "early",
+)  # fmt: skip
+CHANNELS = [f"C{n:08d}" for n in range(40)]
+PRIVATE = [f"G{n:08d}" for n in range(10)]
+PEOPLE = [f"U{n:08d}" for n in range(300)]
+QUESTIONS = [q for q, _ in QUERIES] + [
+    "deploy",
+    "rollback plan",
+    "database migration locked",
+    "client discount",
+    "flaky tests",
+    "certificate",
+    "how do we roll back a deploy",
+    "onboarding new hires",
+]
+
+
+def vocabulary(rng: random.Random, size: int = 6000) -> tuple[list[str], list[float]]:
+    """Practice words and made-up jargon, with Zipf (cumulative) weights, as in real text."""
+    real = list(dict.fromkeys(SUBJECTS + [w.lower() for row in LESSONS.values()
+                                          for w in search_terms(" ".join(row[:5]))]))  # fmt: skip
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ter",
+        "van",
+        "dor",
+        "pel",
+        "qui",
+        "rus",
+        "sen",
+        "tob",
+        "ul",
+        "wex",
+        "yar",
+        "zim",
+        "bra",
+        "cle",
+    ]
+    made_up = {"".join(rng.sample(syllables, 3)) for _ in range(size * 2)}
+    words = real + sorted(made_up)[: size - len(real)]
+    rng.shuffle(words)
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    return words, list(itertools.accumulate(weights))
+
+
+VOCABULARY: tuple[list[str], list[float]] = ([], [])
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    if not VOCABULARY[0]:
+        VOCABULARY[0][:], VOCABULARY[1][:] = vocabulary(random.Random(1))
+    subjects = rng.choices(VOCABULARY[0], cum_weights=VOCABULARY[1], k=words)
+    return f"{rng.choice(VERBS).capitalize()} the {' '.join(subjects)} {rng.choice(QUALIFIERS)}."
+
+
+def make_rows(rng: random.Random, workspace_id: int, count: int) -> list[dict[str, object]]:
+    real = list(LESSONS.values())
+    rows = []
+    for n in range(count):
+        if n < len(real):  # the relevance set is in there too
+            title, expected, happened, why, next_time, tags, _ = real[n]
+        else:
+            title = sentence(rng, 3)[:150]
+            expected, happened, why = (sentence(rng, rng.randint(3, 8)) for _ in range(3))
+            next_time = sentence(rng, rng.randint(4, 10))
+            tags = tuple(rng.choices(SUBJECTS, k=rng.randint(1, 3)))
+        status = rng.choices(list(LessonStatus), weights=(6, 3, 1))[0]
+        private = rng.random() < 0.1
+        uses = int(rng.expovariate(0.5)) if status is LessonStatus.VALIDATED else 0
+        rows.append(
+            {
+                "workspace_id": workspace_id,
+                "title": title,
+                "expected": expected,
+                "happened": happened,
+                "why": why,
+                "next_time": next_time,
+                "project": "",
+                "tags": " ".join(tags),
+                "author_id": rng.choice(PEOPLE),
+                "source_channel_id": rng.choice(PRIVATE if private else CHANNELS),
+                "visibility": Visibility.PRIVATE if private else Visibility.PUBLIC,
+                "published": False,
+                "status": status,
+                "use_count": uses,
+                "channel_count": min(uses, 3),
+                "created_at": NOW - timedelta(minutes=n),
+                "updated_at": NOW,
+            }
+        )
+    return rows
+
+
+async def fill(db: Database, count: int) -> tuple[int, float]:
+    """Insert the lessons (the index follows, by trigger or generated column); seconds taken."""
+    rng = random.Random(7)
+    async with db.transaction() as session:
+        workspace = await workspaces.get_or_create_workspace(
+            session, key="TBENCH", team_id="TBENCH", enterprise_id=None,
+            is_enterprise_install=False, now=NOW,
+        )  # fmt: skip
+        workspace_id = workspace.id
+    started = time.perf_counter()
+    for start in range(0, count, 5000):
+        rows = make_rows(rng, workspace_id, min(5000, count - start))
+        async with db.transaction() as session:
+            ids = list(await session.scalars(insert(Lesson).returning(Lesson.id), rows))
+            tags = [
+                {"lesson_id": i, "tag": t, "workspace_id": workspace_id}
+                for i, row in zip(ids, rows, strict=True)
+                for t in dict.fromkeys(str(row["tags"]).split())
+            ]
+            await session.execute(insert(LessonTag), tags)
+    return workspace_id, time.perf_counter() - started
+
+
+async def rebuild_index(db: Database) -> float:
+    """Seconds to build the full-text index again over every lesson."""
+    started = time.perf_counter()
+    async with db.transaction() as session:
+        if db.is_sqlite:
+            await session.execute(text("INSERT INTO lessons_fts(lessons_fts) VALUES ('rebuild')"))
+        else:
+            await session.execute(text("REINDEX INDEX ix_lessons_search_vector"))
+    if db.is_postgres:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("COMMIT"))
+            await conn.execute(text("ANALYZE lessons"))
+    return time.perf_counter() - started
+
+
+async def time_queries(db: Database, workspace_id: int, rounds: int) -> list[float]:
+    viewer = Viewer(PEOPLE[0], CHANNELS[0])
+    timings = []
+    async with db.reading() as session:
+        for question in QUESTIONS:  # warm the caches once
+            await queries.search(session, workspace_id, search_terms(question), viewer, limit=6)
+        for _ in range(rounds):
+            for question in QUESTIONS:
+                started = time.perf_counter()
+                await queries.search(
+                    session, workspace_id, search_terms(question), viewer, Filters(), limit=6
+                )
+                timings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()  # a filter without words, and a page further on
+            await queries.search(
+                session, workspace_id, [], viewer, Filters(tags=("deploy",)), limit=6, offset=5
+            )
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def bench(name: str, url: str, count: int, rounds: int, goal_ms: float) -> None:
+    db = Database(url)
+    try:
+        await upgrade(db)
+        workspace_id, filled = await fill(db, count)
+        rebuilt = await rebuild_index(db)
+        timings = await time_queries(db, workspace_id, rounds)
+    finally:
+        await db.dispose()
+    p50, p95 = percentile(timings, 50), percentile(timings, 95)
+    print(
+        f"{name:<10} {count} lessons: inserted (with index) in {filled:.1f} s, "
+        f"index rebuilt in {rebuilt:.1f} s; {len(timings)} searches: p50 {p50:.1f} ms, "
+        f"p95 {p95:.1f} ms, max {max(timings):.1f} ms, mean {statistics.mean(timings):.1f} ms "
+        f"(goal p95 ≤ {goal_ms:.0f} ms: {'met' if p95 <= goal_ms else 'MISSED'})"
+    )
+
+
+async def postgres_database(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url, timeout=3)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        await bench("SQLite", url, args.count, args.rounds, goal_ms=20)
+    name = f"doughnut_bench_search_{secrets.token_hex(3)}"
+    try:
+        await postgres_database(args.postgres_url, f'CREATE DATABASE "{name}"')
+    except Exception as error:  # no PostgreSQL here: the SQLite figure stands alone
+        print(f"PostgreSQL skipped ({type(error).__name__}: {error})")
+        return
+    try:
+        pg_url = args.postgres_url.rsplit("/", 1)[0].replace("postgresql:", "postgresql+asyncpg:")
+        await bench("PostgreSQL", f"{pg_url}/{name}", args.count, args.rounds, goal_ms=80)
+    finally:
+        await postgres_database(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
