@@ -30,10 +30,14 @@ from sqlalchemy import text
 import bot.outbox as bot_outbox
 from bot.app import DoughnutApp
 from bot.clock import ManualClock
+from bot.deps import Deps
 from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
 from bot.local_stack import local_stack
+from bot.metrics import Metrics
 from bot.outbox import OutboxSender
 from bot.settings import Settings, load_settings
+from bot.tenancy import Installation
+from bot.unit_of_work import UnitOfWork
 from handlers.communities import ids
 from storage import workspaces
 from storage.db import Database
@@ -311,3 +315,26 @@ def when_parked(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
 
     monkeypatch.setattr(bot_outbox, "_first_set", parking)
     return parked
+
+
+# A workspace for tests of the services alone (no Slack: the services don't call it).
+TEAM = Installation(team_id="T0TEAM", enterprise_id=None, bot_user_id="U0BOT", bot_id="B0BOT")
+
+
+@pytest.fixture
+def open_uow(db: Database) -> Callable[..., UnitOfWork]:
+    """Opens a unit of work of a workspace, as a request has, for testing a service directly."""
+    client = AsyncWebClient(token="xoxb-unused")
+    deps = Deps(
+        settings=load_settings(),
+        db=db,
+        clock=ManualClock(START),
+        client=client,
+        metrics=Metrics(),
+        outbox_client=client,
+    )
+
+    def open_(installation: Installation = TEAM) -> UnitOfWork:
+        return UnitOfWork(deps, installation)
+
+    return open_

@@ -7,37 +7,18 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clock import ManualClock
 from bot.core import lessons
 from bot.core.communities import SetupForm, save_setup
 from bot.core.lessons import LessonForm, LessonSource, Verdict, Viewer
-from bot.deps import Deps
-from bot.metrics import Metrics
-from bot.settings import load_settings
 from bot.tenancy import Installation
 from bot.unit_of_work import UnitOfWork
-from storage.db import Database
 from storage.models import DecisionKind, LessonStatus, Visibility
-from tests.conftest import START
+from tests.conftest import START, TEAM
 
 ANA, BEN, CAL, DAN = "U0ANA", "U0BEN", "U0CAL", "U0DAN"  # author, reviewer, coordinator, member
 SRE, OPS, SECRET = "C0SRE", "C0OPS", "G0SECRET"
-TEAM = Installation(team_id="T0TEAM", enterprise_id=None, bot_user_id="U0BOT", bot_id="B0BOT")
 OTHER_TEAM = replace(TEAM, team_id="T0OTHER")
-
-
-@pytest.fixture
-def open_uow(db: Database) -> Callable[..., UnitOfWork]:
-    client = AsyncWebClient(token="xoxb-unused")
-    deps = Deps(settings=load_settings(), db=db, clock=ManualClock(START), client=client,
-                metrics=Metrics(), outbox_client=client)  # fmt: skip
-
-    def open_(installation: Installation = TEAM) -> UnitOfWork:
-        return UnitOfWork(deps, installation)
-
-    return open_
 
 
 async def community(open_uow: Callable[..., UnitOfWork]) -> int:

@@ -10,44 +10,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clock import ManualClock
 from bot.core import lessons
 from bot.core.lessons import LessonForm, LessonSource, Viewer
-from bot.deps import Deps
-from bot.metrics import Metrics
-from bot.settings import load_settings
 from bot.tenancy import Installation
 from bot.unit_of_work import UnitOfWork
-from storage.db import Database
 from storage.models import LessonStatus, Visibility
-from tests.conftest import START
+from tests.conftest import TEAM
 from tests.relevance_set import LESSONS, QUERIES
 
 ANA, BEN, CAL = "U0ANA", "U0BEN", "U0CAL"
 GENERAL, SECRET, DM = "C0GENERAL", "G0SECRET", "D0ANA"
-TEAM = Installation(team_id="T0TEAM", enterprise_id=None, bot_user_id="U0BOT", bot_id="B0BOT")
 OTHER_TEAM = replace(TEAM, team_id="T0OTHER")
-
-
-@pytest.fixture
-def open_uow(db: Database) -> Callable[..., UnitOfWork]:
-    """A unit of work of a workspace, as a request has (no Slack: the services don't call it)."""
-    client = AsyncWebClient(token="xoxb-unused")
-    deps = Deps(
-        settings=load_settings(),
-        db=db,
-        clock=ManualClock(START),
-        client=client,
-        metrics=Metrics(),
-        outbox_client=client,
-    )
-
-    def open_(installation: Installation = TEAM) -> UnitOfWork:
-        return UnitOfWork(deps, installation)
-
-    return open_
 
 
 @pytest.fixture
