@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.text import unescape
 from storage import lessons as queries
+from storage.communities import communities_of_workspace
 from storage.lessons import Filters, Viewer, search_terms
 from storage.models import (
     Community,
@@ -580,3 +581,12 @@ async def resolve_visibility(uow: UnitOfWork, channel_id: str, visibility: Visib
     return await queries.resolve_visibility(
         await uow.session(), workspace.id, channel_id, visibility
     )
+
+
+async def reviewing(uow: UnitOfWork, user_id: str) -> frozenset[int]:
+    """The communities whose lessons this person may decide on (to show them the buttons)."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return frozenset()
+        found = await communities_of_workspace(session, workspace.id)
+        return frozenset(c.id for c in found if may_review(c, user_id))

@@ -1,0 +1,31 @@
+"""The book of knowledge: `/lessons` search with pages, the review buttons and their notes,
+"I used this", and Publish for private-channel lessons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.registry import Capability, HelpEntry, Registry
+from handlers.book import ids, listeners
+
+
+def register(app: Any, registry: Registry) -> None:
+    registry.help += [
+        HelpEntry(
+            "`/lessons [words]`",
+            "search the book of knowledge (`#tag`, `status:validated`, `by:@ana`, `in:#channel`); "
+            "on its own: recent validated practices and the most reused lessons",
+        ),
+    ]
+    app.command(ids.LESSONS_COMMAND)(listeners.lessons_command)
+    app.action(ids.MORE_ACTION)(listeners.more)
+    for action_id in ids.REVIEW_ACTIONS:
+        app.action(action_id)(listeners.open_review)
+    app.view_submission(ids.REVIEW_VIEW)(listeners.submit_review)
+    app.action(ids.USED_ACTION)(listeners.open_used)
+    app.view_submission(ids.USED_VIEW)(listeners.submit_used)
+    app.view_submission(ids.UNUSE_VIEW)(listeners.submit_unuse)
+    app.action(ids.PUBLISH_ACTION)(listeners.publish)
+
+
+CAPABILITY = Capability(name="book", register=register, scopes=("commands", "chat:write"))

@@ -1,0 +1,195 @@
+"""`/lessons`, its More button, and the buttons on a lesson: review, I used this, Publish.
+
+Search reads are bounded and answer in the ack. A button that asks for a note opens its small
+modal at once (the trigger lives 3 s) with the lesson and the channel in `private_metadata`;
+the submission decides, and what others are told goes through the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import FormValues, field_errors
+from bot.core import lessons
+from bot.core.lessons import Verdict, Viewer
+from bot.unit_of_work import UnitOfWork
+from handlers.book import ids, views
+from storage.models import DecisionKind
+
+DECIDE = {
+    DecisionKind.VALIDATE: lessons.validate,
+    DecisionKind.NEEDS_WORK: lessons.needs_work,
+    DecisionKind.RETIRE: lessons.retire,
+}
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    """Where a button was clicked (None on the Home tab)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return channel if isinstance(channel, str) and channel else None
+
+
+def _lesson_id(body: dict[str, Any]) -> int | None:
+    value = ((body.get("actions") or [{}])[0]).get("value", "")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+async def _tell(uow: UnitOfWork, user_id: str, text: str) -> None:
+    """A short word to one person, as a DM: an ephemeral fails where the bot is not a member
+    (a private channel it was never invited to), a DM does not."""
+    await uow.deliver("chat.postMessage", {"channel": user_id, "text": text}, channel=user_id)
+
+
+# ---- Search -----------------------------------------------------------------------------------
+
+
+async def lessons_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """`/lessons [query]`: the first page of answers, in the ack."""
+    uow: UnitOfWork = context["uow"]
+    user_id, channel_id = body["user_id"], body.get("channel_id") or None
+    text = body.get("text") or ""
+    page = await lessons.find_lessons(uow, text, Viewer(user_id, channel_id))
+    reviews = await lessons.reviewing(uow, user_id)
+    await ack(**views.results(page, text, user_id, reviews))
+
+
+async def more(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The next page, posted as a new ephemeral under the last one."""
+    uow: UnitOfWork = context["uow"]
+    user_id, channel_id = body["user"]["id"], _channel_of(body)
+    value = ((body.get("actions") or [{}])[0]).get("value") or ""
+    text, offset = views.read_more_value(value)
+    page = await lessons.find_lessons(uow, text, Viewer(user_id, channel_id), offset=offset)
+    reviews = await lessons.reviewing(uow, user_id)
+    reply = views.results(page, text, user_id, reviews)
+    if channel_id:
+        payload = views.more_reply(reply, channel_id, user_id)
+        await uow.deliver("chat.postEphemeral", payload, channel=channel_id)
+    await ack()
+
+
+# ---- Review -----------------------------------------------------------------------------------
+
+
+async def open_review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """Validate, Needs work or Retire: the note first (who may decide is checked on submit)."""
+    lesson_id = _lesson_id(body)
+    action_id = ((body.get("actions") or [{}])[0]).get("action_id")
+    if lesson_id is None or action_id not in views.REVIEW:
+        await ack()
+        return
+    modal = views.review_modal(views.REVIEW[action_id], lesson_id, _channel_of(body))
+    await client.views_open(trigger_id=body["trigger_id"], view=modal)
+    await ack()
+
+
+async def submit_review(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    uow: UnitOfWork = context["uow"]
+    user_id = body["user"]["id"]
+    lesson_id, channel_id, kind_value = views.read_metadata(view)
+    try:
+        kind = DecisionKind(kind_value)
+        decide = DECIDE[kind]
+    except (ValueError, KeyError):
+        lesson_id = None
+    if lesson_id is None:
+        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+        return
+    note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
+    decided = await decide(uow, lesson_id, Viewer(user_id, channel_id), note)
+    if decided.verdict in (Verdict.NOTE_REQUIRED, Verdict.NOTE_TOO_LONG):
+        await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[decided.verdict]}))
+        return
+    if not decided.done or decided.lesson is None:
+        await ack(response_action="update", view=views.refusal(decided.verdict))
+        return
+    lesson = decided.lesson
+    if lesson.author_id != user_id:
+        told = views.author_told(kind, lesson, user_id, note)
+        await uow.deliver(
+            "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
+        )
+    await ack(response_action="update", view=views.decided_notice(kind, lesson))
+
+
+# ---- I used this ------------------------------------------------------------------------------
+
+
+async def open_used(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    lesson_id = _lesson_id(body)
+    if lesson_id is None:
+        await ack()
+        return
+    modal = views.used_modal(lesson_id, _channel_of(body))
+    await client.views_open(trigger_id=body["trigger_id"], view=modal)
+    await ack()
+
+
+async def submit_used(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    uow: UnitOfWork = context["uow"]
+    user_id = body["user"]["id"]
+    lesson_id, channel_id, _ = views.read_metadata(view)
+    if lesson_id is None:
+        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+        return
+    note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
+    used = await lessons.mark_used(uow, lesson_id, Viewer(user_id, channel_id), note)
+    if used.verdict is Verdict.NOTE_TOO_LONG:
+        await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[used.verdict]}))
+    elif used.verdict is Verdict.ALREADY:
+        # Once per person: offer to take it back instead.
+        await ack(response_action="update", view=views.unuse_modal(lesson_id, channel_id))
+    elif not used.done or used.lesson is None:
+        await ack(response_action="update", view=views.refusal(used.verdict))
+    else:
+        lesson = used.lesson
+        if lesson.author_id != user_id:
+            told = views.used_told(lesson, user_id, note)
+            await uow.deliver(
+                "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
+            )
+        await ack(response_action="update", view=views.used_notice(lesson))
+
+
+async def submit_unuse(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    uow: UnitOfWork = context["uow"]
+    lesson_id, channel_id, _ = views.read_metadata(view)
+    if lesson_id is None:
+        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+        return
+    removed = await lessons.unmark_used(uow, lesson_id, Viewer(body["user"]["id"], channel_id))
+    if removed.lesson is None:
+        await ack(response_action="update", view=views.refusal(removed.verdict))
+        return
+    await ack(response_action="update", view=views.unused_notice(removed.lesson))
+
+
+# ---- Publish ----------------------------------------------------------------------------------
+
+
+async def publish(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The author makes a private-channel lesson visible everywhere."""
+    uow: UnitOfWork = context["uow"]
+    user_id, channel_id = body["user"]["id"], _channel_of(body)
+    lesson_id = _lesson_id(body)
+    if lesson_id is None:
+        await ack()
+        return
+    done = await lessons.publish(uow, lesson_id, Viewer(user_id, channel_id))
+    if done.done and done.lesson is not None:
+        text = views.published_text(done.lesson)
+    else:
+        text = views.publish_refused(done.verdict)
+    await _tell(uow, user_id, text)
+    await ack()

@@ -1,0 +1,247 @@
+"""The book of knowledge over the wire: `/lessons` search and pages, review buttons and their
+notes, "I used this", Publish for private-channel lessons (both databases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core import lessons
+from bot.core.communities import SetupForm, save_setup
+from bot.core.lessons import LessonForm, LessonSource, LessonView
+from bot.emulator import Message
+from bot.unit_of_work import UnitOfWork
+from handlers.book import ids
+from storage.models import LessonStatus, Visibility
+from tests.conftest import Bot
+
+
+def unit_of_work(bot: Bot) -> UnitOfWork:
+    return UnitOfWork(bot.app.deps, bot.app.deps.installation)
+
+
+async def capture(
+    bot: Bot,
+    author: str,
+    channel: str,
+    title: str = "Confirm the rollback plan before a Friday deploy",
+    *,
+    next_time: str = "Rehearse the rollback steps before every deploy.",
+    why: str = "",
+    tags: tuple[str, ...] = ("deploys",),
+    community_id: int | None = None,
+    visibility: Visibility = Visibility.PUBLIC,
+) -> LessonView:
+    uow = unit_of_work(bot)
+    form = LessonForm(title=title, next_time=next_time, why=why, tags=tags,
+                      community_id=community_id)  # fmt: skip
+    captured = await lessons.capture_lesson(uow, form, LessonSource(author, channel, visibility))
+    await uow.finish(ok=True)
+    assert captured.lesson is not None
+    return captured.lesson
+
+
+async def community(bot: Bot, channel: str, coordinator: str, reviewer: str) -> int:
+    uow = unit_of_work(bot)
+    form = SetupForm(name="SRE", description="", timezone="UTC", coordinators=[coordinator],
+                     reviewers=[reviewer])  # fmt: skip
+    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    return saved.community.id
+
+
+async def search(bot: Bot, user: str, channel: str, text: str = "") -> Message:
+    """`/lessons text`; the ephemeral answer as the person sees it."""
+    reply = await bot.driver.command(user, channel, ids.LESSONS_COMMAND, text)
+    assert reply.status == 200
+    return bot.state.ephemerals_for(user, channel)[-1]
+
+
+def shown(message: Message) -> str:
+    return str(message.blocks)
+
+
+def buttons(message: Message, action_id: str) -> list[str]:
+    return [
+        element["value"]
+        for block in message.blocks or []
+        for element in block.get("elements") or []
+        if isinstance(element, dict) and element.get("action_id") == action_id
+    ]
+
+
+async def status_of(bot: Bot, lesson_id: int, user: str) -> LessonView:
+    found = await lessons.get_lesson(unit_of_work(bot), lesson_id, lessons.Viewer(user))
+    assert found is not None
+    return found
+
+
+async def test_a_lesson_is_found_by_a_word_of_its_why_with_what_a_reader_needs(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    lesson = await capture(
+        bot, alice, general, why="The escalation policy was muted over the weekend.",
+        tags=("deploys", "on-call"),
+    )  # fmt: skip
+    await capture(bot, alice, general, "Write the agenda first", next_time="Share it a day early.",
+                  tags=("meetings",))  # fmt: skip
+
+    answer = await search(bot, bob, general, "escalation")
+
+    assert "Confirm the rollback plan" in answer.text
+    blocks = shown(answer)
+    assert "Rehearse the rollback steps" in blocks and "Write the agenda" not in blocks
+    assert "captured" in blocks and f"<@{alice}>" in blocks
+    assert "#deploys" in blocks and "#on-call" in blocks
+    assert "not reused yet" in blocks and f"<#{general}>" in blocks
+    assert buttons(answer, ids.USED_ACTION) == [str(lesson.id)]
+    assert buttons(answer, ids.PUBLISH_ACTION) == []  # public already
+    assert buttons(answer, ids.VALIDATE_ACTION) == []  # bob reviews nothing
+
+
+async def test_five_a_page_and_more_shows_the_rest(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    for n in range(7):
+        await capture(bot, alice, general, f"Kafka lesson number {n}", tags=("kafka",))
+
+    first = await search(bot, bob, general, "kafka")
+    assert len(buttons(first, ids.USED_ACTION)) == 5
+    await bot.driver.click(bob, first, ids.MORE_ACTION)
+    await bot.settle()
+    second = bot.state.ephemerals_for(bob, general)[-1]
+
+    assert second is not first
+    assert len(buttons(second, ids.USED_ACTION)) == 2
+    assert buttons(second, ids.MORE_ACTION) == []
+    seen = set(buttons(first, ids.USED_ACTION)) | set(buttons(second, ids.USED_ACTION))
+    assert len(seen) == 7
+
+
+async def test_no_query_shows_recent_validated_and_most_reused(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    empty = await search(bot, bob, general)
+    assert "No validated practices yet" in empty.text
+
+    sre = await community(bot, general, alice, bob)
+    lesson = await capture(bot, alice, general, community_id=sre)
+    uow = unit_of_work(bot)
+    await lessons.validate(uow, lesson.id, lessons.Viewer(bob, general), "Every team")
+    await uow.finish(ok=True)
+
+    answer = await search(bot, bob, general)
+    assert "Recent validated practices" in answer.text
+    assert "Confirm the rollback plan" in shown(answer)
+
+
+async def test_nothing_found_suggests_fewer_filters_and_capturing(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    await capture(bot, alice, general)
+
+    answer = await search(bot, alice, general, "zeppelin #airships status:validated")
+    assert "Nothing in the book of knowledge matches" in answer.text
+    assert "remove a filter" in answer.text and "/lesson" in answer.text
+
+    unknown = await search(bot, alice, general, "rollback by:@nobody")
+    assert "Pick a person for by:" in shown(unknown)
+    bad_status = await search(bot, alice, general, "rollback status:done")
+    assert "status:validated" in shown(bad_status)
+
+
+async def test_a_private_channel_lesson_is_found_elsewhere_only_once_published(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    secret = bot.state.add_channel("secret", private=True, members=[alice]).id
+    lesson = await capture(bot, alice, secret, visibility=Visibility.PRIVATE)
+
+    assert "Nothing in the book" in (await search(bot, bob, general, "rollback")).text
+    # Bob can't publish it even with a button: he can't see it, only its author can.
+    await bot.driver.click(bob, bot.shown_button(ids.PUBLISH_ACTION, value=str(lesson.id)),
+                           ids.PUBLISH_ACTION)  # fmt: skip
+    await bot.settle()
+    assert "Nothing in the book" in (await search(bot, bob, general, "rollback")).text
+    bobs = [m.text for m in bot.state.history(bot.state.dm_channel(bob).id) if m.bot_id]
+    assert bobs == ["I can't find that lesson (it may be private to another channel)."]
+
+    mine = await search(bot, alice, secret, "rollback")
+    assert buttons(mine, ids.PUBLISH_ACTION) == [str(lesson.id)]
+    await bot.driver.click(alice, mine, ids.PUBLISH_ACTION)
+    await bot.settle()
+    told = [m.text for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
+    assert "is published" in told[-1] and "Only the lesson's author" not in str(told)
+
+    found = await search(bot, bob, general, "rollback")
+    assert buttons(found, ids.USED_ACTION) == [str(lesson.id)]
+
+
+async def submit_note(bot: Bot, user: str, note: str) -> dict[str, Any]:
+    modal = bot.state.modal_stack(user)[-1]
+    reply = await bot.driver.view_submission(user, modal, {ids.NOTE_BLOCK: {ids.NOTE_ACTION: note}})
+    assert reply.status == 200
+    await bot.settle()
+    return reply.json or {}
+
+
+async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await community(bot, general, alice, bob)
+    lesson = await capture(bot, alice, general, community_id=sre)
+
+    # Carol is no reviewer: the button (say, on an old message) opens the form, which refuses.
+    await bot.driver.click(carol, bot.shown_button(ids.VALIDATE_ACTION, value=str(lesson.id)),
+                           ids.VALIDATE_ACTION)  # fmt: skip
+    await submit_note(bot, carol, "Looks fine to me")
+    refused = bot.state.modal_stack(carol)[-1]
+    assert "Only the reviewers and coordinators" in str(refused["blocks"])
+    assert (await status_of(bot, lesson.id, carol)).status is LessonStatus.CAPTURED
+
+    # Bob reviews: he sees the buttons; a note is required.
+    answer = await search(bot, bob, general, "rollback")
+    assert buttons(answer, ids.VALIDATE_ACTION) == [str(lesson.id)]
+    await bot.driver.click(bob, answer, ids.VALIDATE_ACTION)
+    assert (await submit_note(bot, bob, "  "))["response_action"] == "errors"
+    assert (await status_of(bot, lesson.id, bob)).status is LessonStatus.CAPTURED
+    await submit_note(bot, bob, "Any team deploying on Fridays")
+
+    assert (await status_of(bot, lesson.id, bob)).status is LessonStatus.VALIDATED
+    assert "is validated" in str(bot.state.modal_stack(bob)[-1]["blocks"])
+    history = await lessons.decisions(unit_of_work(bot), lesson.id)
+    assert [(d.by_user, d.note) for d in history] == [(bob, "Any team deploying on Fridays")]
+    [dm] = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
+    assert f"<@{bob}> validated your lesson" in dm.text
+    assert "Any team deploying on Fridays" in str(dm.blocks)
+
+
+async def test_needs_work_tells_the_author_and_retire_needs_a_reason(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    sre = await community(bot, general, alice, bob)
+    lesson = await capture(bot, alice, general, community_id=sre)
+
+    answer = await search(bot, bob, general, "rollback")
+    await bot.driver.click(bob, answer, ids.NEEDS_WORK_ACTION)
+    await submit_note(bot, bob, "Say which deploys")
+    [dm] = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
+    assert "needs work" in dm.text and "Say which deploys" in str(dm.blocks)
+
+    await bot.driver.click(bob, answer, ids.RETIRE_ACTION)
+    await submit_note(bot, bob, "Superseded")
+    assert (await status_of(bot, lesson.id, bob)).status is LessonStatus.RETIRED
+
+
+async def test_i_used_this_twice_counts_once_and_offers_to_take_it_back(bot: Bot) -> None:
+    alice, carol, general = bot.user("alice"), bot.user("carol"), bot.channel("general")
+    lesson = await capture(bot, alice, general)
+
+    answer = await search(bot, carol, general, "rollback")
+    await bot.driver.click(carol, answer, ids.USED_ACTION)
+    await submit_note(bot, carol, "Saved our Friday")
+    [dm] = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
+    assert f"<@{carol}> used your lesson" in dm.text and "Saved our Friday" in str(dm.blocks)
+
+    await bot.driver.click(carol, answer, ids.USED_ACTION)
+    await submit_note(bot, carol, "Again")
+    offer = bot.state.modal_stack(carol)[-1]
+    assert offer["callback_id"] == ids.UNUSE_VIEW
+    counted = await status_of(bot, lesson.id, carol)
+    assert (counted.used_by, counted.used_in) == (1, 1)
+    assert "used by 1 person in 1 channel" in shown(await search(bot, carol, general, "rollback"))
+
+    await bot.driver.view_submission(carol, offer, {})
+    assert (await status_of(bot, lesson.id, carol)).used_by == 0
