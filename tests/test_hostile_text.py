@@ -11,7 +11,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from bot.core import lessons
+from bot.core.communities import SetupForm, save_setup
+from bot.core.lessons import LessonForm, LessonSource
+from bot.unit_of_work import UnitOfWork
+from handlers.book import ids as book_ids
 from handlers.communities import ids
+from storage.models import Visibility
 from tests.conftest import Bot, open_from_home, open_setup, pick, setup_values
 
 PINGS = "<!channel> <!here|here> <!everyone> <@U123> <!subteam^S1> <https://evil|click>"
@@ -138,3 +144,36 @@ def test_the_scan_finds_what_slack_would_render() -> None:
     assert sorted(found) == sorted(
         ["<!channel>", "<@U123>", "<!subteam^S1>", "<https://evil|click>", "<!everyone>"]
     )
+
+
+async def test_hostile_lessons_and_searches_never_ping_or_link(bot: Bot) -> None:
+    """The book of knowledge: a hostile lesson found, reused and reviewed with hostile notes."""
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    uow = UnitOfWork(bot.app.deps, bot.app.deps.installation)
+    form = SetupForm(name=NAME, description="", timezone="UTC", coordinators=[alice],
+                     reviewers=[bob])  # fmt: skip
+    sre = (await save_setup(uow, alice, general, form, editing=False, is_private=False)).community
+    lesson = LessonForm(title=f"rollback {NAME}", next_time=DESCRIPTION[:2000], why=PINGS,
+                        tags=("<!here>", "ok&<b>"), community_id=sre.id)  # fmt: skip
+    source = LessonSource(alice, general, Visibility.PUBLIC, permalink="javascript:<!channel>")
+    assert (await lessons.capture_lesson(uow, lesson, source)).saved
+    await uow.finish(ok=True)
+
+    for text in ("rollback", COMMAND_TEXT_ESCAPED, f"rollback {COMMAND_TEXT_ESCAPED} by:@x"):
+        await bot.driver.command(carol, general, book_ids.LESSONS_COMMAND, text)
+    answer = bot.state.ephemerals_for(carol, general)[0]
+    await bot.driver.click(carol, answer, book_ids.USED_ACTION)
+    note = {book_ids.NOTE_BLOCK: {book_ids.NOTE_ACTION: PINGS[:250]}}
+    await bot.driver.view_submission(carol, bot.state.modal_stack(carol)[-1], note)
+    await bot.driver.command(bob, general, book_ids.LESSONS_COMMAND, "rollback")
+    await bot.driver.click(bob, bot.state.ephemerals_for(bob, general)[-1],
+                           book_ids.VALIDATE_ACTION)  # fmt: skip
+    note = {book_ids.NOTE_BLOCK: {book_ids.NOTE_ACTION: DESCRIPTION[:2000]}}
+    await bot.driver.view_submission(bob, bot.state.modal_stack(bob)[-1], note)
+    await bot.settle()
+
+    dms = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
+    assert len(dms) == 2  # used, validated: both name the hostile lesson
+    assert "&lt;!channel&gt;" in dms[0].text
+    assert unintended(bot, allowed_users={alice, bob, carol}) == []
