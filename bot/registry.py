@@ -98,7 +98,7 @@ ROADMAP: tuple[tuple[str, str], ...] = (
     ("book", "a searchable book of knowledge"),
     ("peer_assists", "peer assists"),
     ("kudos", "kudos"),
-    ("answers", "answers to questions asked with @Doughnut"),
+    ("book", "answers to questions asked with @Doughnut"),
 )
 
 

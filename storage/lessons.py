@@ -316,6 +316,22 @@ async def decisions_of(
     return list(result)
 
 
+async def people_behind(
+    session: AsyncSession, workspace_id: int, lesson_ids: Sequence[int]
+) -> list[str]:
+    """Who validated or used these lessons (their authors are known already), in that order."""
+    validated = select(LessonDecision.by_user).where(
+        LessonDecision.workspace_id == workspace_id,
+        LessonDecision.lesson_id.in_(lesson_ids),
+        LessonDecision.kind == DecisionKind.VALIDATE,
+    )
+    used = select(LessonUse.user_id).where(
+        LessonUse.workspace_id == workspace_id, LessonUse.lesson_id.in_(lesson_ids)
+    )
+    people = list(await session.scalars(validated)) + list(await session.scalars(used))
+    return list(dict.fromkeys(people))
+
+
 async def add_use(
     session: AsyncSession,
     lesson: Lesson,

@@ -245,3 +245,39 @@ async def test_i_used_this_twice_counts_once_and_offers_to_take_it_back(bot: Bot
 
     await bot.driver.view_submission(carol, offer, {})
     assert (await status_of(bot, lesson.id, carol)).used_by == 0
+
+
+async def test_a_question_to_doughnut_gets_top_practices_and_who_knows(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    secret = bot.state.add_channel("secret", private=True, members=[carol]).id
+    sre = await community(bot, general, alice, bob)
+    lesson = await capture(bot, alice, general, community_id=sre)
+    for n in range(3):
+        await capture(bot, alice, general, f"Rollback drill {n}", community_id=sre)
+    # Carol's own lesson from a private channel is not told to #general.
+    await capture(bot, carol, secret, "Rollback secrets", visibility=Visibility.PRIVATE)
+    uow = unit_of_work(bot)
+    await lessons.validate(uow, lesson.id, lessons.Viewer(bob, general), "Every team")
+    await lessons.mark_used(uow, lesson.id, lessons.Viewer(carol, general))
+    await uow.finish(ok=True)
+
+    question, _ = await bot.driver.say(
+        carol, general, f"<@{bot.state.bot_user_id}> how do we rehearse a rollback?"
+    )
+    await bot.settle()
+
+    [answer] = [m for m in bot.state.replies(general, question.ts) if m.bot_id]
+    assert answer.thread_ts == question.ts
+    shown_text = str(answer.blocks)
+    assert shown_text.count(":seedling:") + shown_text.count(":white_check_mark:") == 3
+    assert "Confirm the rollback plan" in shown_text and "Rollback secrets" not in shown_text
+    assert f"Who knows: <@{alice}>, <@{bob}>, <@{carol}>." in answer.text
+
+
+async def test_a_bare_mention_says_how_to_ask(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    question, _ = await bot.driver.say(alice, general, f"<@{bot.state.bot_user_id}>")
+    await bot.settle()
+    [answer] = [m for m in bot.state.replies(general, question.ts) if m.bot_id]
+    assert answer.text.startswith("Hi! Ask me a question after my name")

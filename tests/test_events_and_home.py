@@ -229,7 +229,7 @@ async def test_a_mention_is_answered_once_in_its_thread(bot: Bot) -> None:
 
     [answer] = bot_posts(bot, general)
     assert answer.thread_ts == question.ts and answer.is_reply
-    assert answer.text.startswith("Hi! I can't answer questions yet.")
+    assert answer.text.startswith("I found nothing about that in the book of knowledge yet.")
 
 
 async def test_a_mention_delivered_again_is_answered_once(bot: Bot) -> None:

@@ -328,9 +328,9 @@ async def test_messages_mentions_reactions_dms_and_joining(tmp_path: Path) -> No
     transcript = await run_script(lines, db_url=url, clock=ManualClock(START))
 
     assert "ana@#cop-sre> thanks @chloe" in transcript
-    # the mention is answered in its thread with a short help
+    # the mention is answered in its thread (nothing in the book yet)
     asked = transcript.split("ana@#cop-sre> @doughnut how do we run a retro?", 1)[1]
-    assert "doughnut  (thread reply)\n   Hi! I can't answer questions yet." in asked
+    assert "doughnut  (thread reply)\n   I found nothing about that in the book" in asked
     assert "(message 1)" in transcript and "(message 2)" in transcript
     assert "(you reacted with :doughnut: on message 1)" in transcript
     history = transcript.split("ana@#cop-sre> :history", 1)[1]

@@ -590,3 +590,30 @@ async def reviewing(uow: UnitOfWork, user_id: str) -> frozenset[int]:
             return frozenset()
         found = await communities_of_workspace(session, workspace.id)
         return frozenset(c.id for c in found if may_review(c, user_id))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to a question asked with @Doughnut: the best practices, and who knows."""
+
+    lessons: tuple[LessonView, ...]
+    who_knows: tuple[str, ...] = ()
+
+
+ANSWER_SIZE = 3
+
+
+async def answer_question(uow: UnitOfWork, question: str, channel_id: str) -> Answer:
+    """The top matches a whole channel may see (not the asker's own private lessons), and the
+    people who wrote, validated or used them."""
+    # The answer is posted in the channel: it sees what the channel may see, nothing of the
+    # asker's private lessons elsewhere (no user id matches the empty one).
+    page = await find_lessons(uow, question, Viewer("", channel_id))
+    top = page.lessons[:ANSWER_SIZE]
+    if not top or page.query.is_empty:
+        return Answer(())
+    async with uow.reading() as (session, workspace):
+        assert workspace is not None  # it found lessons in it
+        others = await queries.people_behind(session, workspace.id, [x.id for x in top])
+    people = dict.fromkeys([x.author_id for x in top] + others)
+    return Answer(top, tuple(people))

@@ -16,6 +16,7 @@ def register(app: Any, registry: Registry) -> None:
             "search the book of knowledge (`#tag`, `status:validated`, `by:@ana`, `in:#channel`); "
             "on its own: recent validated practices and the most reused lessons",
         ),
+        HelpEntry("`@Doughnut` and a question", "the best matching practices, and who knows"),
     ]
     app.command(ids.LESSONS_COMMAND)(listeners.lessons_command)
     app.action(ids.MORE_ACTION)(listeners.more)
@@ -26,6 +27,12 @@ def register(app: Any, registry: Registry) -> None:
     app.view_submission(ids.USED_VIEW)(listeners.submit_used)
     app.view_submission(ids.UNUSE_VIEW)(listeners.submit_unuse)
     app.action(ids.PUBLISH_ACTION)(listeners.publish)
+    app.event("app_mention")(listeners.Mentions().answer)
 
 
-CAPABILITY = Capability(name="book", register=register, scopes=("commands", "chat:write"))
+CAPABILITY = Capability(
+    name="book",
+    register=register,
+    scopes=("commands", "chat:write", "app_mentions:read"),
+    events=("app_mention",),
+)

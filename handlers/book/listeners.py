@@ -17,6 +17,7 @@ from bot.core import lessons
 from bot.core.lessons import Verdict, Viewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
+from handlers.help.listeners import PERSON_SUBTYPES
 from storage.models import DecisionKind
 
 DECIDE = {
@@ -193,3 +194,27 @@ async def publish(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
         text = views.publish_refused(done.verdict)
     await _tell(uow, user_id, text)
     await ack()
+
+
+# ---- @Doughnut <question> ---------------------------------------------------------------------
+
+
+class Mentions:
+    """`app_mention`: a question gets the best practices and who knows, in its thread; a bare
+    mention gets how to ask."""
+
+    async def answer(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        channel = event.get("channel")
+        if not channel or event.get("subtype") not in PERSON_SUBTYPES:
+            return
+        uow: UnitOfWork = context["uow"]
+        question = event.get("text") or ""
+        if lessons.parse_query(question).is_empty:
+            reply = views.HOW_TO_ASK
+        else:
+            reply = views.answer_message(await lessons.answer_question(uow, question, channel))
+        thread_ts = event.get("thread_ts") or event.get("ts")
+        payload: dict[str, Any] = {"channel": channel, **reply}
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
+        await uow.deliver("chat.postMessage", payload, channel=channel)

@@ -18,7 +18,7 @@ from bot.blocks import (
     section,
     text_input,
 )
-from bot.core.lessons import NOTE_MAX, LessonView, SearchPage, Verdict
+from bot.core.lessons import NOTE_MAX, Answer, LessonView, SearchPage, Verdict
 from bot.text import channel_link, escape, mention
 from handlers.book import ids
 from storage.models import DecisionKind, LessonStatus, Visibility
@@ -297,3 +297,29 @@ def more_reply(body: dict[str, Any], channel_id: str, user_id: str) -> dict[str,
     if body.get("blocks"):
         payload["blocks"] = body["blocks"]
     return payload
+
+
+NO_ANSWER = (
+    "I found nothing about that in the book of knowledge yet. Try other words with "
+    "`/lessons`, and once someone knows, capture it with `/lesson` so the next person finds it."
+)
+
+HOW_TO_ASK = lead_message(
+    "Hi! Ask me a question after my name, e.g. “@Doughnut how do we roll back a deploy?”, and "
+    "I'll answer with the best practices in the book of knowledge and who knows about them. "
+    "`/doughnut help` says what else I do.",
+    [],
+)
+
+
+def answer_message(answer: Answer) -> dict[str, Any]:
+    """The reply in a mention's thread: the top practices and who knows about them."""
+    if not answer.lessons:
+        return lead_message(NO_ANSWER, [])
+    people = ", ".join(mention(user) for user in answer.who_knows)
+    lead = f"Here is what the book of knowledge says. Who knows: {people}."
+    blocks: list[Block] = []
+    for lesson in answer.lessons:
+        blocks += lesson_blocks(lesson, "")[:2]  # no buttons: the thread is everyone's
+    titles = "; ".join(f"“{escape(lesson.title)}”" for lesson in answer.lessons)
+    return {"text": f"{lead} {titles}", "blocks": [section(lead), *blocks]}

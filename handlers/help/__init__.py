@@ -18,15 +18,13 @@ def register(app: Any, registry: Registry) -> None:
     app.action(ids.HOME_HELP_ACTION)(help.open_modal)
     # `channel_type` makes this the `message.im` subscription: DMs to the app, nothing else.
     app.event({"type": "message", "channel_type": "im"})(help.answer)
-    app.event("app_mention")(help.answer)
 
 
 CAPABILITY = Capability(
     name="help",
     register=register,
     scopes=(
-        "im:history",  # DMs sent to the app (message.im)
-        "app_mentions:read",  # @Doughnut mentions (app_mention)
+        "im:history",  # DMs sent to the app (message.im); mentions are the book's (questions)
     ),
-    events=("message.im", "app_mention"),
+    events=("message.im",),
 )
