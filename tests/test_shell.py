@@ -477,10 +477,10 @@ async def test_quit_inside_a_modal_closes_it_and_leaves(tmp_path: Path) -> None:
     assert ":help" not in transcript.split("Community name: :quit", 1)[1]
 
 
-async def test_the_shell_help_promises_no_answers_to_questions(tmp_path: Path) -> None:
+async def test_the_shell_help_says_what_a_mention_and_a_dm_get(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
 
     transcript = await run_script([":help"], db_url=url, clock=ManualClock(START))
 
-    assert "asks the bot a question" not in transcript
-    assert "it can't answer questions yet" in transcript
+    assert "answers a question in a mention" in transcript
+    assert "a DM (`:dm @doughnut`) with a short help" in transcript

@@ -23,8 +23,8 @@ QUIT = (":quit", ":exit", ":q")
 
 HELP = """\
 Type a message to post it in the current channel, or a slash command such as `/doughnut help`.
-`@name` and `#channel` become real mentions. Doughnut answers a mention (`@doughnut …`) or a DM
-(`:dm @doughnut`) with a short help; it can't answer questions yet.
+`@name` and `#channel` become real mentions. Doughnut answers a question in a mention
+(`@doughnut how do we …`) with matching practices, and a DM (`:dm @doughnut`) with a short help.
 
   :as @name              act as another member            :members / :channels  who and where
   :in #channel           go to a channel                  :join                 join it

@@ -63,8 +63,8 @@ def help_modal(content: HelpContent) -> dict[str, Any]:
 
 
 def short_help(content: HelpContent) -> dict[str, Any]:
-    """The answer to a DM or a mention: I can't answer questions yet, and what I can do."""
-    intro = "Hi! I can't answer questions yet. What works today:"
+    """The answer to a DM: what I can do today (questions go to a mention in a channel)."""
+    intro = "Hi! Ask me a question by mentioning @Doughnut in a channel. What works today:"
     lines = [f"• {e.where}: {e.what}" for e in content.available]
     text = f"{intro} " + "; ".join(f"{e.where}: {e.what}" for e in content.available) + "."
     return message(text, [section("\n".join([intro, *lines])), *_coming(content)])
