@@ -95,7 +95,7 @@ class HomeSection:
 # Home say "coming later" about those not registered yet (so they name no command).
 ROADMAP: tuple[tuple[str, str], ...] = (
     ("lessons", "capturing lessons and After Action Reviews"),
-    ("lessons", "a searchable book of knowledge"),
+    ("book", "a searchable book of knowledge"),
     ("peer_assists", "peer assists"),
     ("kudos", "kudos"),
     ("answers", "answers to questions asked with @Doughnut"),

@@ -393,3 +393,38 @@ async def resolve_visibility(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_lesson(session: AsyncSession, lesson: Lesson) -> None:
+    """Remove a lesson and its tags, decisions and uses (the search index follows by itself)."""
+    # Explicit: SQLite enforces ON DELETE CASCADE only with its foreign_keys pragma on.
+    for model in (LessonTag, LessonDecision, LessonUse):
+        await session.execute(delete(model).where(model.lesson_id == lesson.id))
+    await session.delete(lesson)
+    await session.flush()
+
+
+async def set_tags(session: AsyncSession, lesson: Lesson, tags: Iterable[str]) -> None:
+    """Replace a lesson's tags."""
+    wanted = normal_tags(tags)
+    await session.execute(delete(LessonTag).where(LessonTag.lesson_id == lesson.id))
+    lesson.tags = " ".join(wanted)
+    session.add_all(
+        LessonTag(lesson_id=lesson.id, tag=tag, workspace_id=lesson.workspace_id) for tag in wanted
+    )
+    await session.flush()
+
+
+async def known_visibility(session: AsyncSession, workspace_id: int, channel_id: str) -> Visibility:
+    """What Slack said about a channel for an earlier lesson from it (UNKNOWN if never asked)."""
+    found = await session.scalar(
+        select(Lesson.visibility)
+        .where(
+            Lesson.workspace_id == workspace_id,
+            Lesson.source_channel_id == channel_id,
+            Lesson.visibility != Visibility.UNKNOWN,
+        )
+        .order_by(Lesson.id.desc())
+        .limit(1)
+    )
+    return found if found is not None else Visibility.UNKNOWN
