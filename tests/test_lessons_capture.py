@@ -186,3 +186,13 @@ async def test_capture_shortcut_opens_the_form_with_no_channel(bot: Bot) -> None
     assert reply.json["response_action"] == "update"
     [lesson] = await stored(bot)
     assert lesson.source_channel_id is None and lesson.visibility == Visibility.PUBLIC
+
+
+async def test_a_lesson_from_a_channel_slack_wont_show_stays_private(bot: Bot) -> None:
+    alice = bot.user("alice")
+    secret = bot.state.add_channel("secret", private=True, members=[alice]).id
+    await quick(bot, alice, secret, "Rotate the keys before the audit #security")
+
+    [lesson] = await stored(bot)
+    # conversations.info answered channel_not_found: private, never public.
+    assert lesson.visibility == Visibility.PRIVATE
