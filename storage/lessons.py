@@ -40,6 +40,7 @@ from storage.models import (
     LessonUse,
     Visibility,
 )
+from storage.models.lessons import LessonNomination
 
 # Words that say nothing about a lesson. FTS5 keeps every word, so an OR of a question's
 # words would match nearly every lesson ("how do we…"); PostgreSQL's `english` drops these too.
@@ -428,3 +429,42 @@ async def known_visibility(session: AsyncSession, workspace_id: int, channel_id:
         .limit(1)
     )
     return found if found is not None else Visibility.UNKNOWN
+
+
+async def add_nomination(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    channel_id: str,
+    message_ts: str,
+    author_id: str,
+    nominated_by: str,
+    now: datetime,
+) -> LessonNomination | None:
+    """Record a message nominated as a lesson; None when it already was (ask its author once)."""
+    already = await session.scalar(
+        select(LessonNomination.id).where(
+            LessonNomination.workspace_id == workspace_id,
+            LessonNomination.channel_id == channel_id,
+            LessonNomination.message_ts == message_ts,
+        )
+    )
+    if already is not None:
+        return None
+    nomination = LessonNomination(
+        workspace_id=workspace_id, channel_id=channel_id, message_ts=message_ts,
+        author_id=author_id, nominated_by=nominated_by, created_at=now,
+    )  # fmt: skip
+    session.add(nomination)
+    await session.flush()
+    return nomination
+
+
+async def nomination_by_id(
+    session: AsyncSession, workspace_id: int, nomination_id: int
+) -> LessonNomination | None:
+    return await session.scalar(
+        select(LessonNomination).where(
+            LessonNomination.workspace_id == workspace_id, LessonNomination.id == nomination_id
+        )
+    )

@@ -196,3 +196,52 @@ async def test_a_lesson_from_a_channel_slack_wont_show_stays_private(bot: Bot) -
     [lesson] = await stored(bot)
     # conversations.info answered channel_not_found: private, never public.
     assert lesson.visibility == Visibility.PRIVATE
+
+
+async def test_the_idea_reaction_asks_the_author_once_by_dm_with_the_prefilled_form(
+    bot: Bot,
+) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    message, _ = await bot.driver.say(bob, general, "Feature flags let us roll back in seconds.")
+    event = {
+        "type": "reaction_added", "user": alice, "reaction": ids.IDEA_REACTION,
+        "item": {"type": "message", "channel": general, "ts": message.ts},
+        "item_user": bob, "event_ts": bot.state.new_ts(),
+    }  # fmt: skip
+    first = await bot.driver.event(event, event_id="Ev0IDEA1")
+    retried = await bot.driver.event(event, event_id="Ev0IDEA1", retry_num=1)
+    await bot.driver.react(carol, general, message.ts, ids.IDEA_REACTION)  # another: once
+    await bot.settle()
+    assert first.status == 200 and retried.status == 200
+
+    dms = [c for c in bot.emu.calls_to("chat.postMessage") if c.args.get("channel") == bob]
+    assert len(dms) == 1
+    assert f"<@{alice}>" in dms[0].args["text"]
+    [dm] = bot.state.history(bot.state.dm_channel(bob).id)
+    assert f"<@{alice}>" in dm.text
+    await bot.driver.click(bob, dm, ids.NOMINATION_ACTION)
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(bob)[-1]
+    assert "Feature flags let us roll back in seconds." in str(modal["blocks"])
+    assert bot.emu.calls_to("conversations.replies")
+
+    reply = await bot.driver.view_submission(bob, modal, modal_values())
+    assert reply.json["response_action"] == "update"
+    [lesson] = await stored(bot)
+    assert (lesson.source_ts, lesson.author_id) == (message.ts, bob)
+    assert lesson.permalink
+
+
+async def test_only_the_author_may_use_the_nomination(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    message, _ = await bot.driver.say(bob, general, "Small batches ship faster.")
+    await bot.driver.react(alice, general, message.ts, ids.IDEA_REACTION)
+    await bot.settle()
+    [dm] = bot.state.history(bot.state.dm_channel(bob).id)
+    # The button is in Bob's DM; were it clicked by someone else (a forwarded payload):
+    await bot.driver.click(alice, dm, ids.NOMINATION_ACTION)
+    await bot.settle()
+    [refusal] = bot.state.history(bot.state.dm_channel(alice).id)
+    assert "Only the message's author" in refusal.text
+    assert bot.state.modal_stack(alice) == []

@@ -723,3 +723,40 @@ async def lesson_exists(uow: UnitOfWork, lesson_id: int) -> bool:
         if workspace is None:
             return False
         return await queries.lesson_by_id(session, workspace.id, lesson_id) is not None
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """A message nominated as a lesson (the idea reaction), to ask its author about."""
+
+    id: int
+    channel_id: str
+    message_ts: str
+    author_id: str
+    nominated_by: str
+
+
+async def nominate(
+    uow: UnitOfWork, channel_id: str, message_ts: str, author_id: str, by_user: str
+) -> Nomination | None:
+    """A message got the idea reaction: a nomination, or None when its author was asked."""
+    workspace = await uow.workspace()
+    found = await queries.add_nomination(
+        await uow.session(), workspace.id, channel_id=channel_id, message_ts=message_ts,
+        author_id=author_id, nominated_by=by_user, now=uow.deps.clock.now(),
+    )  # fmt: skip
+    if found is None:
+        return None
+    return Nomination(found.id, channel_id, message_ts, author_id, by_user)
+
+
+async def get_nomination(uow: UnitOfWork, nomination_id: int, user_id: str) -> Nomination | None:
+    """A nomination, for its message's author only."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return None
+        found = await queries.nomination_by_id(session, workspace.id, nomination_id)
+    if found is None or found.author_id != user_id:
+        return None
+    return Nomination(found.id, found.channel_id, found.message_ts, found.author_id,
+                      found.nominated_by)  # fmt: skip

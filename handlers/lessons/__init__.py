@@ -24,6 +24,9 @@ def register(app: Any, registry: Registry) -> None:
     app.action(ids.UNDO_ACTION)(listeners.undo_clicked)
     app.action(ids.ADD_DETAILS_ACTION)(listeners.add_details_clicked)
     app.view_submission(ids.LESSON_VIEW)(listeners.submit_lesson)
+    app.action(ids.NOMINATION_ACTION)(listeners.nomination_clicked)
+    # Only the idea reaction: other reactions go on to other listeners (kudos).
+    app.event("reaction_added", matchers=[listeners.is_idea_reaction])(listeners.idea_reaction)
 
 
 CAPABILITY = Capability(
@@ -34,5 +37,7 @@ CAPABILITY = Capability(
         "channels:read",  # what a lesson's channel is (conversations.info): public or private
         "groups:read",  # the same for private channels the bot is in
         "users:read",  # the names of the people a saved message mentions
+        "reactions:read",  # reaction_added: the idea reaction nominates a message
     ),
+    events=("reaction_added",),
 )

@@ -21,3 +21,7 @@ FIELD_ACTION = "value"
 # Buttons on a captured lesson (their value: the lesson id)
 ADD_DETAILS_ACTION = "lesson_add_details"
 UNDO_ACTION = "lesson_undo"
+
+# The idea reaction: a message given it is proposed to its author as a lesson (by DM).
+IDEA_REACTION = "bulb"
+NOMINATION_ACTION = "lesson_from_nomination"  # its value: the nomination id

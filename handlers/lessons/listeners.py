@@ -117,7 +117,9 @@ async def fill_form(
                 happened=lesson.happened, why=lesson.why, tags=lesson.tags,
                 community_id=lesson.community_id, project=lesson.project,
             )  # fmt: skip
-        elif message_text and source.channel_id and source.message_ts:
+        elif source.channel_id and source.message_ts:
+            if not message_text:  # the idea reaction: Slack sent no text, read it now
+                message_text = await _message_text(client, source.channel_id, source.message_ts)
             names, permalink, visibility = await asyncio.gather(
                 _names(client, message_text),
                 _permalink(client, source.channel_id, source.message_ts),
@@ -141,6 +143,13 @@ async def fill_form(
             await client.views_update(view=modal, external_id=external_id)
         except SlackApiError:
             log.info("the lesson form is gone (reference=%s)", reference)
+
+
+async def _message_text(client: AsyncWebClient, channel_id: str, ts: str) -> str:
+    """A message's text (`conversations.replies` finds a reply as well as a top message)."""
+    answer = await client.conversations_replies(channel=channel_id, ts=ts, limit=1, inclusive=True)
+    found = [m for m in answer.get("messages") or [] if m.get("ts") == ts]
+    return (found[0].get("text") if found else "") or " "
 
 
 async def _permalink(client: AsyncWebClient, channel_id: str, ts: str) -> str | None:
@@ -212,11 +221,13 @@ def _lesson_id(body: dict[str, Any]) -> int | None:
         return None
 
 
-async def _tell(uow: UnitOfWork, body: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to a click, in the channel of the message clicked."""
+async def _tell(uow: UnitOfWork, body: dict[str, Any], text: str, *, by_dm: bool = False) -> None:
+    """An ephemeral answer to a click, in the channel of the message clicked (or a DM)."""
     channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
+    if by_dm:
+        channel_id = None
     user_id = body["user"]["id"]
     target = channel_id or user_id
     payload = {"channel": target, "user": user_id, "text": text}
@@ -333,3 +344,46 @@ async def submit_lesson(
     if source.channel_id and captured.lesson.visibility is Visibility.UNKNOWN:
         _resolve_after_ack(context, source.channel_id, captured.lesson.id)
     await ack(response_action="update", view=views.saved_modal(captured))
+
+
+async def is_idea_reaction(body: dict[str, Any]) -> bool:
+    """A listener matcher: the reaction is the idea emoji."""
+    return (body.get("event") or {}).get("reaction") == ids.IDEA_REACTION
+
+
+async def idea_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The idea reaction on a message: its author is asked by DM, once per message."""
+    item = event.get("item") or {}
+    author_id = event.get("item_user")  # absent on some messages: then nothing happens
+    if event.get("reaction") != ids.IDEA_REACTION or item.get("type") != "message":
+        return
+    if not author_id or author_id == context.bot_user_id or not item.get("ts"):
+        return
+    if not event.get("user") or not item.get("channel"):
+        return
+    uow: UnitOfWork = context["uow"]
+    nomination = await lessons.nominate(uow, item["channel"], item["ts"], author_id, event["user"])
+    if nomination is None:
+        return
+    dm = views.nomination_dm(nomination)
+    await uow.deliver("chat.postMessage", {"channel": author_id, **dm}, channel=author_id)
+
+
+async def nomination_clicked(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """From the DM: the form, prefilled after the ack with the message it is about."""
+    user_id = body["user"]["id"]
+    nomination_id = _lesson_id(body)
+    uow: UnitOfWork = context["uow"]
+    found = None
+    if nomination_id is not None:
+        found = await lessons.get_nomination(uow, nomination_id, user_id)
+    if found is None:
+        # The button was in someone else's DM: answer in the clicker's own.
+        await _tell(uow, body, views.NOT_YOUR_MESSAGE, by_dm=True)
+        await ack()
+        return
+    source = Source(channel_id=found.channel_id, message_ts=found.message_ts, author_id=user_id)
+    await _open_form(client, context, body["trigger_id"], source)
+    await ack()

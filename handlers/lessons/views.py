@@ -18,8 +18,15 @@ from bot.blocks import (
     select_input,
     text_input,
 )
-from bot.core.lessons import Captured, FormChoices, LessonField, LessonForm, LessonView
-from bot.text import escape
+from bot.core.lessons import (
+    Captured,
+    FormChoices,
+    LessonField,
+    LessonForm,
+    LessonView,
+    Nomination,
+)
+from bot.text import channel_link, escape, mention
 from handlers.lessons import ids
 from storage.models.lessons import FIELD_MAX, TITLE_MAX, Visibility
 
@@ -240,3 +247,18 @@ def only_tags(tags: tuple[str, ...]) -> str:
 
 def undone(title: str) -> str:
     return UNDONE.format(title=escape(title))
+
+
+def nomination_dm(nomination: Nomination) -> dict[str, Any]:
+    """The DM asking a message's author to turn it into a lesson."""
+    lead = (
+        f":bulb: {mention(nomination.nominated_by)} thinks your message in "
+        f"{channel_link(nomination.channel_id)} could help others. Turn it into a lesson?"
+    )
+    open_form = button(
+        "Turn it into a lesson", ids.NOMINATION_ACTION, value=str(nomination.id), style="primary"
+    )
+    return lead_message(lead, [actions(open_form)])
+
+
+NOT_YOUR_MESSAGE = "Only the message's author can turn it into a lesson from here."
