@@ -245,3 +245,33 @@ async def test_only_the_author_may_use_the_nomination(bot: Bot) -> None:
     [refusal] = bot.state.history(bot.state.dm_channel(alice).id)
     assert "Only the message's author" in refusal.text
     assert bot.state.modal_stack(alice) == []
+
+
+async def test_hostile_text_in_the_form_is_stored_as_typed_and_never_pings(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    hostile = "<!channel> <!here> <@U123> <https://evil|click> & co"
+    await bot.driver.command(alice, general, "/lesson", "")
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+    values = modal_values(hostile[:150], hostile, "#x", why=hostile)
+    reply = await bot.driver.view_submission(alice, modal, values)
+
+    [lesson] = await stored(bot)
+    assert (lesson.title, lesson.next_time, lesson.why) == (hostile, hostile, hostile)
+    shown = str(reply.json["view"])
+    for raw in ("<!channel>", "<!here>", "<@U123>", "<https://evil|click>"):
+        assert raw not in shown
+    assert "&lt;!channel&gt;" in shown and "&amp; co" in shown
+
+
+async def test_quick_capture_answers_while_slack_hangs_and_keeps_the_lesson_private(
+    bot: Bot,
+) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    bot.emu.hang_after_accept("conversations.info")
+    reply = await bot.driver.command(alice, general, "/lesson", "Tag every release #releases")
+
+    # conversations.info is asked only after the ack: the answer does not wait for it.
+    assert reply.status == 200 and "Tag every release" in reply.json["text"]
+    [lesson] = await stored(bot)
+    assert lesson.visibility == Visibility.UNKNOWN  # private until Slack has said
