@@ -275,3 +275,31 @@ async def test_quick_capture_answers_while_slack_hangs_and_keeps_the_lesson_priv
     assert reply.status == 200 and "Tag every release" in reply.json["text"]
     [lesson] = await stored(bot)
     assert lesson.visibility == Visibility.UNKNOWN  # private until Slack has said
+
+
+async def test_what_slack_said_about_a_channel_is_kept_not_asked_again(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    await quick(bot, alice, general, "Tag every release #releases")
+    await quick(bot, alice, general, "Write the changelog first #releases")
+
+    assert len(bot.emu.calls_to("conversations.info")) == 1
+    assert [lesson.visibility for lesson in await stored(bot)] == [Visibility.PUBLIC] * 2
+
+
+async def test_a_long_message_is_cut_to_slacks_input_limits_with_a_note(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    text = "Long retro notes. " + "word " * 7000
+    message, _ = await bot.driver.say(bob, general, text)
+    await bot.driver.message_action(alice, general, message.ts, ids.SAVE_AS_LESSON_SHORTCUT)
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+
+    initial = {
+        b["block_id"]: b["element"].get("initial_value", "")
+        for b in modal["blocks"]
+        if b["type"] == "input"
+    }
+    assert initial[ids.TITLE_BLOCK] == "Long retro notes."
+    assert len(initial[ids.NEXT_TIME_BLOCK]) <= 3000
+    assert initial[ids.NEXT_TIME_BLOCK].endswith("its link is kept with the lesson]")
+    assert len(modal["private_metadata"]) < 3000

@@ -17,6 +17,8 @@ def register(app: Any, registry: Registry) -> None:
             "`/lesson what we will do next time #tags` at once",
         ),
         HelpEntry("*Save as lesson*", "on a message's menu: a lesson from what was said"),
+        HelpEntry("*Capture a lesson*", "in the shortcuts menu: the form, from anywhere"),
+        HelpEntry(":bulb: on a message", "asks its author whether to make it a lesson"),
     ]
     app.command(ids.LESSON_COMMAND)(listeners.lesson_command)
     app.shortcut(ids.SAVE_AS_LESSON_SHORTCUT)(listeners.save_as_lesson)
