@@ -303,3 +303,12 @@ async def test_a_long_message_is_cut_to_slacks_input_limits_with_a_note(bot: Bot
     assert len(initial[ids.NEXT_TIME_BLOCK]) <= 3000
     assert initial[ids.NEXT_TIME_BLOCK].endswith("its link is kept with the lesson]")
     assert len(modal["private_metadata"]) < 3000
+
+
+async def test_a_lesson_captured_in_a_dm_is_recorded_as_from_a_dm(bot: Bot) -> None:
+    alice = bot.user("alice")
+    dm = bot.state.dm_channel(alice).id
+    await quick(bot, alice, dm, "Say no to Friday deploys #deploys")
+
+    [lesson] = await stored(bot)
+    assert (lesson.source_channel_id, lesson.visibility) == (dm, Visibility.DM)

@@ -50,6 +50,8 @@ DESIGN_BOT_SCOPES = {
     "files:write",
     "usergroups:read",
     "team:read",
+    "im:read",  # what a lesson's conversation is, when it is a DM
+    "mpim:read",  # or a group DM
     "mpim:history",  # the outbox's recovery reads group DMs it answers mentions in
 }
 

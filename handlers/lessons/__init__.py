@@ -39,6 +39,8 @@ CAPABILITY = Capability(
         "channels:read",  # what a lesson's channel is (conversations.info): public or private
         "groups:read",  # the same for private channels the bot is in
         "users:read",  # the names of the people a saved message mentions
+        "im:read",  # the same for a DM (a lesson from it stays in it until published)
+        "mpim:read",  # the same for a group DM
         "reactions:read",  # reaction_added: the idea reaction nominates a message
     ),
     events=("reaction_added",),
