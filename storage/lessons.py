@@ -468,3 +468,15 @@ async def nomination_by_id(
             LessonNomination.workspace_id == workspace_id, LessonNomination.id == nomination_id
         )
     )
+
+
+async def known_tags(session: AsyncSession, workspace_id: int, limit: int = 100) -> list[str]:
+    """The workspace's tags, most used first (what the capture form offers to pick)."""
+    result = await session.scalars(
+        select(LessonTag.tag)
+        .where(LessonTag.workspace_id == workspace_id)
+        .group_by(LessonTag.tag)
+        .order_by(func.count().desc(), LessonTag.tag)
+        .limit(limit)
+    )
+    return list(result)

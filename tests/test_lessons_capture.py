@@ -312,3 +312,20 @@ async def test_a_lesson_captured_in_a_dm_is_recorded_as_from_a_dm(bot: Bot) -> N
 
     [lesson] = await stored(bot)
     assert (lesson.source_channel_id, lesson.visibility) == (dm, Visibility.DM)
+
+
+async def test_the_form_offers_the_tags_in_use_and_keeps_the_picked_ones(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    await quick(bot, alice, general, "Tag every release #releases")
+    await bot.driver.command(alice, general, "/lesson", "")
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+    [picker] = [b for b in modal["blocks"] if b["block_id"] == ids.TAG_PICK_BLOCK]
+    assert [o["value"] for o in picker["element"]["options"]] == ["releases"]
+
+    values = modal_values(tags="#ci")
+    picked = {"type": "multi_static_select", "selected_options": picker["element"]["options"]}
+    values[ids.TAG_PICK_BLOCK] = {ids.FIELD_ACTION: picked}
+    await bot.driver.view_submission(alice, modal, values)
+    newest = (await stored(bot))[-1]
+    assert await tags_of(bot, newest.id) == {"ci", "releases"}

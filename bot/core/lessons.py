@@ -690,6 +690,7 @@ class FormChoices:
 
     communities: tuple[CommunityChoice, ...]
     default_community: int | None
+    tags: tuple[str, ...] = ()  # the tags already in use, to pick from
 
 
 async def form_choices(uow: UnitOfWork, channel_id: str | None) -> FormChoices:
@@ -698,8 +699,9 @@ async def form_choices(uow: UnitOfWork, channel_id: str | None) -> FormChoices:
         if workspace is None:
             return FormChoices((), None)
         found = await community_queries.communities_of_workspace(session, workspace.id)
+        tags = await queries.known_tags(session, workspace.id)
     default = next((c.id for c in found if channel_id and c.channel_id == channel_id), None)
-    return FormChoices(tuple(CommunityChoice(c.id, c.name) for c in found), default)
+    return FormChoices(tuple(CommunityChoice(c.id, c.name) for c in found), default, tuple(tags))
 
 
 async def channel_community(uow: UnitOfWork, channel_id: str) -> int | None:

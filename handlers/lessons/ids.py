@@ -13,6 +13,7 @@ HAPPENED_BLOCK = "lesson_happened"
 WHY_BLOCK = "lesson_why"
 NEXT_TIME_BLOCK = "lesson_next_time"
 TAGS_BLOCK = "lesson_tags"
+TAG_PICK_BLOCK = "lesson_tag_pick"  # the tags already in use
 COMMUNITY_BLOCK = "lesson_community"
 PROJECT_BLOCK = "lesson_project"
 # Each input's action id is its block id without the prefix.

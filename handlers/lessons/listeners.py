@@ -304,6 +304,12 @@ def read_form(values: dict[str, Any]) -> LessonForm:
 
     community = form.option(ids.COMMUNITY_BLOCK, ids.FIELD_ACTION)
     tags = lessons.read_quick_text(text(ids.TAGS_BLOCK)).tags
+    picked = ((values.get(ids.TAG_PICK_BLOCK) or {}).get(ids.FIELD_ACTION) or {}).get(
+        "selected_options"
+    )
+    if isinstance(picked, list):
+        chosen = [o.get("value") for o in picked if isinstance(o, dict)]
+        tags = tuple(dict.fromkeys([*tags, *(t for t in chosen if isinstance(t, str))]))
     return LessonForm(
         title=text(ids.TITLE_BLOCK), next_time=text(ids.NEXT_TIME_BLOCK),
         expected=text(ids.EXPECTED_BLOCK), happened=text(ids.HAPPENED_BLOCK),

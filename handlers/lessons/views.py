@@ -158,6 +158,7 @@ def lesson_modal(
             max_length=500,
             hint="Like #deploys #rollback",
         ),  # fmt: skip
+        *_tag_picker(choices.tags),  # the form's own tags are in the text field
         select_input(
             ids.COMMUNITY_BLOCK,
             ids.FIELD_ACTION,
@@ -190,6 +191,19 @@ def lesson_modal(
     if external_id:
         view["external_id"] = external_id
     return view
+
+
+def _tag_picker(known: tuple[str, ...]) -> list[Block]:
+    """Pick from the tags already in use (none offered when there are none yet)."""
+    if not known:
+        return []
+    options = [{"text": plain(f"#{t}"[:75]), "value": t[:150]} for t in known[:100]]
+    element: Block = {"type": "multi_static_select", "action_id": ids.FIELD_ACTION,
+                      "options": options, "placeholder": plain("Tags in use")}  # fmt: skip
+    return [
+        {"type": "input", "block_id": ids.TAG_PICK_BLOCK, "optional": True,
+         "label": plain("Or pick tags in use"), "element": element}
+    ]  # fmt: skip
 
 
 def _link(lesson: LessonView) -> str:
