@@ -99,6 +99,8 @@ ROADMAP: tuple[tuple[str, str], ...] = (
     ("peer_assists", "peer assists"),
     ("kudos", "kudos"),
     ("book", "answers to questions asked with @Doughnut"),
+    ("gaps", "knowledge gaps and proposals to sponsors"),
+    ("digests", "recognition and sponsor digests"),
 )
 
 

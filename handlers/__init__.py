@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.registry import Capability, Registry
-from handlers import book, commands, communities, help, home, installation
+from handlers import book, commands, communities, help, home, installation, lessons
 
 # The outbox sends every post and, after a crash, reads a conversation's recent history before
 # posting again (DMs are opened to be read).
@@ -31,6 +31,7 @@ CHASSIS: tuple[Capability, ...] = (
 CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     communities.CAPABILITY,
+    lessons.CAPABILITY,
     book.CAPABILITY,
 )
 

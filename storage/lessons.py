@@ -40,6 +40,7 @@ from storage.models import (
     LessonUse,
     Visibility,
 )
+from storage.models.lessons import LessonNomination
 
 # Words that say nothing about a lesson. FTS5 keeps every word, so an OR of a question's
 # words would match nearly every lesson ("how do we…"); PostgreSQL's `english` drops these too.
@@ -409,3 +410,89 @@ async def resolve_visibility(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_lesson(session: AsyncSession, lesson: Lesson) -> None:
+    """Remove a lesson and its tags, decisions and uses (the search index follows by itself)."""
+    # Explicit: SQLite enforces ON DELETE CASCADE only with its foreign_keys pragma on.
+    for model in (LessonTag, LessonDecision, LessonUse):
+        await session.execute(delete(model).where(model.lesson_id == lesson.id))
+    await session.delete(lesson)
+    await session.flush()
+
+
+async def set_tags(session: AsyncSession, lesson: Lesson, tags: Iterable[str]) -> None:
+    """Replace a lesson's tags."""
+    wanted = normal_tags(tags)
+    await session.execute(delete(LessonTag).where(LessonTag.lesson_id == lesson.id))
+    lesson.tags = " ".join(wanted)
+    session.add_all(
+        LessonTag(lesson_id=lesson.id, tag=tag, workspace_id=lesson.workspace_id) for tag in wanted
+    )
+    await session.flush()
+
+
+async def known_visibility(session: AsyncSession, workspace_id: int, channel_id: str) -> Visibility:
+    """What Slack said about a channel for an earlier lesson from it (UNKNOWN if never asked)."""
+    found = await session.scalar(
+        select(Lesson.visibility)
+        .where(
+            Lesson.workspace_id == workspace_id,
+            Lesson.source_channel_id == channel_id,
+            Lesson.visibility != Visibility.UNKNOWN,
+        )
+        .order_by(Lesson.id.desc())
+        .limit(1)
+    )
+    return found if found is not None else Visibility.UNKNOWN
+
+
+async def add_nomination(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    channel_id: str,
+    message_ts: str,
+    author_id: str,
+    nominated_by: str,
+    now: datetime,
+) -> LessonNomination | None:
+    """Record a message nominated as a lesson; None when it already was (ask its author once)."""
+    already = await session.scalar(
+        select(LessonNomination.id).where(
+            LessonNomination.workspace_id == workspace_id,
+            LessonNomination.channel_id == channel_id,
+            LessonNomination.message_ts == message_ts,
+        )
+    )
+    if already is not None:
+        return None
+    nomination = LessonNomination(
+        workspace_id=workspace_id, channel_id=channel_id, message_ts=message_ts,
+        author_id=author_id, nominated_by=nominated_by, created_at=now,
+    )  # fmt: skip
+    session.add(nomination)
+    await session.flush()
+    return nomination
+
+
+async def nomination_by_id(
+    session: AsyncSession, workspace_id: int, nomination_id: int
+) -> LessonNomination | None:
+    return await session.scalar(
+        select(LessonNomination).where(
+            LessonNomination.workspace_id == workspace_id, LessonNomination.id == nomination_id
+        )
+    )
+
+
+async def known_tags(session: AsyncSession, workspace_id: int, limit: int = 100) -> list[str]:
+    """The workspace's tags, most used first (what the capture form offers to pick)."""
+    result = await session.scalars(
+        select(LessonTag.tag)
+        .where(LessonTag.workspace_id == workspace_id)
+        .group_by(LessonTag.tag)
+        .order_by(func.count().desc(), LessonTag.tag)
+        .limit(limit)
+    )
+    return list(result)

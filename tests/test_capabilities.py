@@ -79,7 +79,7 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
 
 async def test_a_capability_must_declare_the_events_it_listens_to(bot: Bot) -> None:
     def listens(app: Any, registry: Registry) -> None:
-        app.event("reaction_added")(nothing)
+        app.event("reaction_removed")(nothing)
 
     sneaky = Capability(name="sneaky", register=listens)
     with pytest.raises(ValueError, match="sneaky"):

@@ -897,17 +897,15 @@ async def test_a_call_without_its_scope_is_refused_with_what_is_needed(
     emu = manifest_emu
     client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
     alice, _, general = ids(emu)
-    posted = await client.chat_postMessage(channel=general, text="hi")
+    await client.chat_postMessage(channel=general, text="hi")
 
     with pytest.raises(SlackApiError) as refused:
-        await client.reactions_get(channel=general, timestamp=posted["ts"])
+        await client.team_info()
     assert refused.value.response["error"] == "missing_scope"
-    assert refused.value.response["needed"] == "reactions:read"
+    assert refused.value.response["needed"] == "team:read"
     assert "chat:write" in refused.value.response["provided"].split(",")
     dm = emu.state.dm_channel(alice).id
-    with pytest.raises(SlackApiError) as refused:
-        await client.conversations_info(channel=dm)  # a DM needs im:read, not channels:read
-    assert refused.value.response["needed"] == "im:read"
+    assert (await client.conversations_info(channel=dm))["ok"]  # a DM needs im:read
     with pytest.raises(SlackApiError) as refused:
         await client.conversations_open(users=f"{alice},{ids(emu)[1]}")
     assert refused.value.response["needed"] == "mpim:write"
@@ -934,7 +932,8 @@ async def test_only_subscribed_events_are_delivered(
         assert len(replies) == 1  # app_mention; the app has no `message.channels`
         assert json.loads(recorder.requests[0][1])["event"]["type"] == "app_mention"
         message, _ = manifest_emu.user_message(alice, general, "plain")
-        assert await slack.react(alice, general, message.ts, "doughnut") is None
+        with pytest.raises(NotSubscribed):  # user_change is not in the manifest
+            await slack.event({"type": "user_change", "user": {"id": alice}})
         channel_message = {"type": "message", "channel": general, "channel_type": "channel",
                            "user": alice, "text": "x", "ts": message.ts}  # fmt: skip
         with pytest.raises(NotSubscribed):

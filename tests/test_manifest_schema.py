@@ -50,6 +50,8 @@ DESIGN_BOT_SCOPES = {
     "files:write",
     "usergroups:read",
     "team:read",
+    "im:read",  # what a lesson's conversation is, when it is a DM
+    "mpim:read",  # or a group DM
     "mpim:history",  # the outbox's recovery reads group DMs it answers mentions in
 }
 
@@ -135,7 +137,7 @@ def test_features(manifest) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert features["bot_user"] == {"display_name": "Doughnut", "always_online": True}
-    assert "shortcuts" not in features
+    assert {s["callback_id"] for s in features["shortcuts"]} == {"save_as_lesson", "capture_lesson"}
 
 
 def test_settings_are_socket_mode(manifest) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.text import unescape
+from storage import communities as community_queries
 from storage import lessons as queries
 from storage.communities import communities_of_workspace
 from storage.lessons import Filters, Viewer, search_terms
@@ -617,3 +618,184 @@ async def answer_question(uow: UnitOfWork, question: str, channel_id: str) -> An
         others = await queries.people_behind(session, workspace.id, [x.id for x in top])
     people = dict.fromkeys([x.author_id for x in top] + others)
     return Answer(top, tuple(people))
+
+
+# ---- Capture surfaces: quick capture, undo, editing, the form's choices ------------------------
+
+UNDO_WINDOW = timedelta(minutes=10)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SLACK_SPECIAL = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>")
+_SLACK_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+
+
+def readable(text: str, names: dict[str, str] | None = None) -> str:
+    """Slack's markup as a person reads it (`<@U1|ana>` → `@ana`, `&lt;` → `<`): what they typed."""
+    names = names or {}
+    text = _SLACK_USER.sub(lambda m: "@" + (m.group(2) or names.get(m.group(1), m.group(1))), text)
+    text = _SLACK_CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SLACK_SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _SLACK_SUBTEAM.sub(lambda m: "@" + (m.group(1) or "group"), text)
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return unescape(text)
+
+
+def first_sentence(text: str, limit: int = TITLE_MAX) -> str:
+    """The title a text gives: its first sentence (or line), cut to `limit` characters."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    first = _SENTENCE_END.split(first, maxsplit=1)[0].strip()
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class QuickText:
+    """`/lesson <text>` read: the lesson (as typed) and its tags; `form` None when only tags."""
+
+    form: LessonForm | None
+    tags: tuple[str, ...]
+
+
+def read_quick_text(text: str, community_id: int | None = None) -> QuickText:
+    """`/lesson` text as Slack sends it (escaped; `#name` of a channel arrives as a link)."""
+    tags = [name for _, name in _SLACK_CHANNEL.findall(text) if name]
+    text = _SLACK_CHANNEL.sub(" ", text)
+    tags += _TAG.findall(unescape(text))
+    lesson = " ".join(_TAG.sub(" ", readable(text)).split())
+    tags = queries.normal_tags(tags)
+    if not lesson:
+        return QuickText(None, tuple(tags))
+    title = first_sentence(lesson)
+    form = LessonForm(title=title, next_time=lesson, tags=tuple(tags), community_id=community_id)
+    return QuickText(form, tuple(tags))
+
+
+class UndoVerdict(enum.Enum):
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    NOT_AUTHOR = "not_author"
+    TOO_LATE = "too_late"
+
+
+async def undo_capture(uow: UnitOfWork, lesson_id: int, user_id: str) -> UndoVerdict:
+    """Its author takes a just-captured lesson back (within `UNDO_WINDOW`)."""
+    lesson = await _load(uow, lesson_id, Viewer(user_id, None))
+    if lesson is None:
+        return UndoVerdict.NOT_FOUND
+    if lesson.author_id != user_id:
+        return UndoVerdict.NOT_AUTHOR
+    if uow.deps.clock.now() - lesson.created_at > UNDO_WINDOW:
+        return UndoVerdict.TOO_LATE
+    await queries.delete_lesson(await uow.session(), lesson)
+    return UndoVerdict.DONE
+
+
+async def edit_lesson(
+    uow: UnitOfWork, lesson_id: int, user_id: str, form: LessonForm
+) -> tuple[UndoVerdict, Captured]:
+    """Its author adds details to a lesson ("Add details"); the same rules as capturing."""
+    errors = validate_lesson(form)
+    if errors:
+        return UndoVerdict.DONE, Captured(None, errors)
+    lesson = await _load(uow, lesson_id, Viewer(user_id, None))
+    if lesson is None:
+        return UndoVerdict.NOT_FOUND, Captured(None)
+    if lesson.author_id != user_id:
+        return UndoVerdict.NOT_AUTHOR, Captured(None)
+    session = await uow.session()
+    for name in ("title", "expected", "happened", "why", "next_time", "project"):
+        setattr(lesson, name, getattr(form, name).strip())
+    lesson.community_id = form.community_id
+    lesson.updated_at = uow.deps.clock.now()
+    await queries.set_tags(session, lesson, form.tags)
+    view = view_of(lesson)
+    workspace = await uow.workspace()
+    similar = await _similar(session, workspace.id, view, Viewer(user_id, view.source_channel_id))
+    return UndoVerdict.DONE, Captured(view, similar=similar)
+
+
+@dataclass(frozen=True)
+class CommunityChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """What the capture form offers: the communities, the channel's own first."""
+
+    communities: tuple[CommunityChoice, ...]
+    default_community: int | None
+    tags: tuple[str, ...] = ()  # the tags already in use, to pick from
+
+
+async def form_choices(uow: UnitOfWork, channel_id: str | None) -> FormChoices:
+    """The communities to pick from, defaulting to the channel's community."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return FormChoices((), None)
+        found = await community_queries.communities_of_workspace(session, workspace.id)
+        tags = await queries.known_tags(session, workspace.id)
+    default = next((c.id for c in found if channel_id and c.channel_id == channel_id), None)
+    return FormChoices(tuple(CommunityChoice(c.id, c.name) for c in found), default, tuple(tags))
+
+
+async def channel_community(uow: UnitOfWork, channel_id: str) -> int | None:
+    """The community living in a channel, if any (the default for a lesson captured there)."""
+    workspace = await uow.workspace()
+    found = await community_queries.community_in_channel(
+        await uow.session(), workspace.id, channel_id
+    )
+    return found.id if found is not None else None
+
+
+async def known_visibility(uow: UnitOfWork, channel_id: str) -> Visibility:
+    """What Slack already said about a channel (kept with its lessons), or UNKNOWN."""
+    workspace = await uow.workspace()
+    return await queries.known_visibility(await uow.session(), workspace.id, channel_id)
+
+
+async def lesson_exists(uow: UnitOfWork, lesson_id: int) -> bool:
+    """Whether a lesson is stored (committed) in this workspace."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return False
+        return await queries.lesson_by_id(session, workspace.id, lesson_id) is not None
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """A message nominated as a lesson (the idea reaction), to ask its author about."""
+
+    id: int
+    channel_id: str
+    message_ts: str
+    author_id: str
+    nominated_by: str
+
+
+async def nominate(
+    uow: UnitOfWork, channel_id: str, message_ts: str, author_id: str, by_user: str
+) -> Nomination | None:
+    """A message got the idea reaction: a nomination, or None when its author was asked."""
+    workspace = await uow.workspace()
+    found = await queries.add_nomination(
+        await uow.session(), workspace.id, channel_id=channel_id, message_ts=message_ts,
+        author_id=author_id, nominated_by=by_user, now=uow.deps.clock.now(),
+    )  # fmt: skip
+    if found is None:
+        return None
+    return Nomination(found.id, channel_id, message_ts, author_id, by_user)
+
+
+async def get_nomination(uow: UnitOfWork, nomination_id: int, user_id: str) -> Nomination | None:
+    """A nomination, for its message's author only."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return None
+        found = await queries.nomination_by_id(session, workspace.id, nomination_id)
+    if found is None or found.author_id != user_id:
+        return None
+    return Nomination(found.id, found.channel_id, found.message_ts, found.author_id,
+                      found.nominated_by)  # fmt: skip

@@ -154,3 +154,18 @@ def include_object(
 ) -> bool:
     """Alembic hook: leave the search index out of the comparison with the models."""
     return not is_search_index(name, type_)
+
+
+class LessonNomination(Base):
+    """A message someone reacted to with the idea emoji: its author is asked once per message."""
+
+    __tablename__ = "lesson_nominations"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "message_ts"),)
+
+    id: Mapped[int_pk]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[slack_id]
+    message_ts: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[slack_id]
+    nominated_by: Mapped[slack_id]
+    created_at: Mapped[timestamp]
