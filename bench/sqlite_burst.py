@@ -157,7 +157,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
+async def one_rate(
+    root: Path, events: int, rate: float, profile: Path | None = None
+) -> dict[str, float]:
     emu = SlackEmulator(Workspace.with_sample_members())
     await emu.start()
     workdir = Path(tempfile.mkdtemp(prefix="doughnut-burst-"))
@@ -173,6 +175,7 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
         "SLACK_API_URL": emu.api_url,
         "DATABASE_URL": db_url,
         "DOUGHNUT_PORT": str(port),
+        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
         "LOG_LEVEL": "ERROR",
     }
     env.pop("SLACK_APP_TOKEN", None)
@@ -183,7 +186,16 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
     try:
         await wait_ready(url, proc)
         cpu_before = cpu_seconds(proc.pid)
+        spy = None
+        if profile is not None:  # py-spy (pip install py-spy) samples the server during the burst
+            spy = await asyncio.create_subprocess_exec(
+                "py-spy", "record", "-p", str(proc.pid), "-r", "250", "-f", "raw",
+                "-o", str(profile), "-d", str(int(events / rate) + 2), "--nonblocking",
+                stdout=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
         result = await burst(url, requests, rate)
+        if spy is not None:
+            await spy.wait()
         # The welcome DMs the outbox sends meanwhile and after: wait until it has caught up.
         loop = asyncio.get_running_loop()
         burst_end = loop.time()
@@ -200,7 +212,7 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
         await emu.stop()
 
 
-async def main(root: Path, events: int, rates: list[float]) -> None:
+async def main(root: Path, events: int, rates: list[float], profile: Path | None) -> None:
     print(
         f"{events} signed member_joined_channel events per rate into a community channel, "
         f"doughnut run on SQLite ({root}), Python {sys.version.split()[0]}"
@@ -211,7 +223,7 @@ async def main(root: Path, events: int, rates: list[float]) -> None:
     )
     best = None
     for rate in rates:
-        r = await one_rate(root, events, rate)
+        r = await one_rate(root, events, rate, profile)
         print(
             f"{rate:>7.0f}{r['achieved']:>8.0f}{r['errors']:>8}{r['p50']:>9.1f}"
             f"{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>10.2f}{r['drained']:>8.1f}"
@@ -228,6 +240,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=3000, help="events per rate")
     parser.add_argument("--rates", default="300,450,600,800,1000", help="events per second")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose bot to run")
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of the server to here")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
-    asyncio.run(main(args.root.resolve(), args.events, rates))
+    asyncio.run(main(args.root.resolve(), args.events, rates, args.profile))

@@ -290,15 +290,27 @@ async def _on_error(
         return BoltResponse(status=200, body="")
     kind = request_kind(body)
     reference = new_reference()
-    log.error(
-        "listener failed (kind=%s, team=%s, user=%s, what=%s, reference=%s)",
-        kind,
-        context.team_id,
-        context.user_id,
-        _what(body),
-        reference,
-        exc_info=error,
-    )
+    if is_transient(error):
+        # A passing failure (the database busy in a burst): one line, not a traceback each
+        # (formatting those costs the CPU a burst is short of, and floods the log).
+        log.warning(
+            "listener failed, passing (kind=%s, what=%s, reference=%s): %s: %s",
+            kind,
+            _what(body),
+            reference,
+            type(error).__name__,
+            error,
+        )
+    else:
+        log.error(
+            "listener failed (kind=%s, team=%s, user=%s, what=%s, reference=%s)",
+            kind,
+            context.team_id,
+            context.user_id,
+            _what(body),
+            reference,
+            exc_info=error,
+        )
     if uow is not None:
         uow.failed = True
         await uow.rollback()

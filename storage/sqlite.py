@@ -53,11 +53,13 @@ class WriterLock:
         try:
             async with asyncio.timeout(wait):
                 await turn
-        except TimeoutError:
-            raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
-        except BaseException:
+        except BaseException as error:
+            # Handed over just as this waiter gave up (its time ran out in the same loop pass,
+            # or it was cancelled): pass it on, or the lock stays held by nobody for ever.
             if turn.done() and not turn.cancelled():
-                self.release()  # it was handed over just as this waiter gave up: pass it on
+                self.release()
+            if isinstance(error, TimeoutError):
+                raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
             raise
 
     def release(self) -> None:
