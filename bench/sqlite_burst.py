@@ -5,7 +5,8 @@ For each rate it starts `doughnut run` (HTTP, its own SQLite file, leading: the 
 the welcome DMs meanwhile) against the local Slack emulator, sends N signed events into a
 community channel at that rate (each a new member, so each one writes and queues a DM), and
 prints errors (any reply but 200), p50/p99/max ack, the server's CPU per event (including the
-outbox's work, which is over when every welcome is posted) and the highest rate with 0 errors.
+outbox's work, which is over when every welcome is posted), how busy the server was while the
+events came in (its CPU seconds per second) and the highest rate with 0 errors.
 Goal: 3,000 events at 300/s, 0 errors, p99 <= 1 s. `--root DIR` runs another checkout's bot
 (e.g. /work/main, to compare).
 """
@@ -194,6 +195,7 @@ async def one_rate(
                 stdout=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
         result = await burst(url, requests, rate)
+        cpu_burst = cpu_seconds(proc.pid) - cpu_before
         if spy is not None:
             await spy.wait()
         # The welcome DMs the outbox sends meanwhile and after: wait until it has caught up.
@@ -205,6 +207,8 @@ async def one_rate(
             await asyncio.sleep(0.1)
         result["drained"] = loop.time() - burst_end
         result["cpu_ms"] = (cpu_seconds(proc.pid) - cpu_before) * 1000 / len(requests)
+        # The server's share of a core while the events came in (1.0: saturated).
+        result["busy"] = cpu_burst / (len(requests) / result["achieved"])
         return result
     finally:
         proc.terminate()
@@ -219,14 +223,14 @@ async def main(root: Path, events: int, rates: list[float], profile: Path | None
     )
     print(
         f"{'rate/s':>7}{'sent/s':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'cpu ms/ev':>10}{'drain s':>8}  statuses"
+        f"{'cpu ms/ev':>10}{'busy':>6}{'drain s':>8}  statuses"
     )
     best = None
     for rate in rates:
         r = await one_rate(root, events, rate, profile)
         print(
             f"{rate:>7.0f}{r['achieved']:>8.0f}{r['errors']:>8}{r['p50']:>9.1f}"
-            f"{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>10.2f}{r['drained']:>8.1f}"
+            f"{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>10.2f}{r['busy']:>6.2f}{r['drained']:>8.1f}"
             f"  {r['statuses']}"
         )
         if r["errors"] == 0:

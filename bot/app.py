@@ -11,6 +11,11 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
+from slack_bolt.listener_matcher.async_listener_matcher import (
+    AsyncCustomListenerMatcher,
+    AsyncListenerMatcher,
+)
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -238,7 +243,33 @@ def create_app(
     app.use(EventsOnce())
     app.error(_on_error)
     app.registry = register_all(app)
+    _match_on_body(app)
     return app
+
+
+class BodyMatcher(AsyncListenerMatcher):
+    """A listener matcher that reads the body alone, called without Bolt's argument injection.
+
+    Bolt builds every matcher's arguments for every listener it tries, on every request: that
+    was a tenth of an event's ack. Its built-in matchers and ours only read the body.
+    """
+
+    def __init__(self, func: Callable[..., Awaitable[bool]]) -> None:
+        self.func = func
+
+    async def async_matches(self, req: AsyncBoltRequest, resp: BoltResponse) -> bool:
+        return await self.func(body=req.body)
+
+
+def _match_on_body(app: AsyncApp) -> None:
+    for listener in app._async_listeners:
+        listener.matchers = [
+            BodyMatcher(m.func)
+            if isinstance(m, AsyncBuiltinListenerMatcher | AsyncCustomListenerMatcher)
+            and list(m.arg_names) == ["body"]
+            else m
+            for m in listener.matchers
+        ]
 
 
 def _ignore_token_warning(record: logging.LogRecord) -> bool:

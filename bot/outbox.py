@@ -316,6 +316,7 @@ class OutboxSender:
                     batch = await q.lane_pending(session, lane, self.lane_batch)
                 if not batch:
                     break
+                last_batch = len(batch) < self.lane_batch
                 for head in batch:
                     if self._stopping.is_set() or not head.is_due(self.clock.now()):
                         return settled  # keep the lane's order: nothing passes a waiting one
@@ -340,6 +341,11 @@ class OutboxSender:
                     if outcome == "retried":
                         break  # look again: a 429 leaves it due, a back-off does not
                     settled += 1
+                else:
+                    if last_batch:  # the lane is done: what came meanwhile, a new pass sends
+                        if not settled:
+                            self._wake.set()  # (a lane that settled something wakes it anyway)
+                        break
         except Exception:
             log.exception("outbox lane %s stopped; it resumes on the next pass", lane)
         return settled
