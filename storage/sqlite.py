@@ -37,15 +37,10 @@ class WriterLock:
     """One writer at a time, taken before a connection is; a waiting person goes first.
 
     Requests (someone waits for the ack) are served before background writers (the outbox, the
-    scheduler), which catch up when the burst is over. Every wait is bounded by the caller.
-
-    Releasing wakes the next waiter but does not hand the lock over: a woken task runs only when
-    the busy loop comes round to it, and a lock held meanwhile by nobody running makes every
-    writer wait a whole loop pass, which in a burst is longer than the burst allows (the queue
-    then only grows). So whoever runs while it is free takes it; a woken waiter that finds it
-    taken waits again, at the front. While requests keep coming, background writers also take
-    turns at most `background_gap` apart: their work between two writes (a send, a pass)
-    shares the one event loop with the requests, and a backlog must not crowd out an ack.
+    scheduler), which catch up when the burst is over. FIFO within each kind. Every wait is
+    bounded by the caller. While requests keep coming, background writers also take turns at
+    most `background_gap` apart: their work between two writes (a send, a pass) shares the
+    one event loop with the requests, and a backlog must not crowd out a person's ack.
     """
 
     def __init__(
@@ -67,50 +62,27 @@ class WriterLock:
         self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     async def acquire(self, wait: float, *, urgent: bool) -> None:
-        if self._may_take(urgent, queued=False):
+        if not self._held and (urgent or (not self._background and self._background_wait() <= 0)):
             self._take(urgent)
             return
-        queue = self._urgent if urgent else self._background
-        loop = asyncio.get_running_loop()
-        turn: asyncio.Future[None] | None = None
+        turn = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._background).append(turn)
+        self._hand_over()  # free but paced: arm the timer
         try:
             async with asyncio.timeout(wait):
-                while True:
-                    again = turn is not None  # woken, but someone running took it first
-                    turn = loop.create_future()
-                    queue.appendleft(turn) if again else queue.append(turn)
-                    self._wake_next()  # free but paced: arm the timer
-                    await turn
-                    if self._may_take(urgent, queued=True):
-                        self._take(urgent)
-                        return
+                await turn
         except BaseException as error:
-            # Woken just as this waiter gave up (its time ran out in the same loop pass, or it
-            # was cancelled): wake the next one, or they all wait out their time.
-            if turn is not None and turn.done() and not turn.cancelled():
-                self._wake_next()
+            # Handed over just as this waiter gave up (its time ran out in the same loop pass,
+            # or it was cancelled): pass it on, or the lock stays held by nobody for ever.
+            if turn.done() and not turn.cancelled():
+                self.release()
             if isinstance(error, TimeoutError):
                 raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
             raise
 
     def release(self) -> None:
         self._held = False
-        self._wake_next()
-
-    @staticmethod
-    def _waiting(queue: deque[asyncio.Future[None]]) -> bool:
-        while queue and queue[0].done():  # timed out or cancelled
-            queue.popleft()
-        return bool(queue)
-
-    def _may_take(self, urgent: bool, *, queued: bool) -> bool:
-        if self._held:
-            return False
-        if urgent:
-            return True
-        if self._waiting(self._urgent) or (not queued and self._waiting(self._background)):
-            return False
-        return self._background_wait() <= 0
+        self._hand_over()
 
     def _take(self, urgent: bool) -> None:
         self._held = True
@@ -126,26 +98,32 @@ class WriterLock:
             return 0.0
         return max(0.0, self._last_background + self._gap - now)
 
-    def _wake_next(self) -> None:
-        """Wake the next waiter of a free lock: a request's at once, a background one when due."""
+    def _hand_over(self) -> None:
+        """Give a free lock to the next waiter: a request's at once, a background one when due."""
         if self._held:
             return
-        if self._waiting(self._urgent):
-            self._urgent.popleft().set_result(None)
-            return
-        if not self._waiting(self._background):
+        while self._urgent:
+            turn = self._urgent.popleft()
+            if not turn.done():  # a waiter that timed out or was cancelled is skipped
+                self._take(True)
+                turn.set_result(None)
+                return
+        while self._background and self._background[0].done():
+            self._background.popleft()
+        if not self._background:
             return
         delay = self._background_wait()
-        if delay <= 0:
-            self._background.popleft().set_result(None)
+        if delay > 0:
+            loop = asyncio.get_running_loop()
+            if self._timer is None or self._timer_loop is not loop:  # one armed per loop
+                self._timer, self._timer_loop = loop.call_later(delay, self._on_timer), loop
             return
-        loop = asyncio.get_running_loop()
-        if self._timer is None or self._timer_loop is not loop:  # one armed per loop
-            self._timer, self._timer_loop = loop.call_later(delay, self._on_timer), loop
+        self._take(False)
+        self._background.popleft().set_result(None)
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._wake_next()
+        self._hand_over()
 
 
 def sqlite_file(url: str | URL) -> Path | None:
