@@ -92,6 +92,7 @@ async def main(count: int, delay: float) -> None:
         "SLACK_API_URL": emu.api_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         "DOUGHNUT_PORT": str(port),
+        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
         "LOG_LEVEL": "ERROR",
     }
     env.pop("SLACK_APP_TOKEN", None)

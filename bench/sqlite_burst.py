@@ -5,7 +5,8 @@ For each rate it starts `doughnut run` (HTTP, its own SQLite file, leading: the 
 the welcome DMs meanwhile) against the local Slack emulator, sends N signed events into a
 community channel at that rate (each a new member, so each one writes and queues a DM), and
 prints errors (any reply but 200), p50/p99/max ack, the server's CPU per event (including the
-outbox's work, which is over when every welcome is posted) and the highest rate with 0 errors.
+outbox's work, which is over when every welcome is posted), how busy the server was while the
+events came in (its CPU seconds per second) and the highest rate with 0 errors.
 Goal: 3,000 events at 300/s, 0 errors, p99 <= 1 s. `--root DIR` runs another checkout's bot
 (e.g. /work/main, to compare).
 """
@@ -136,7 +137,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
+async def one_rate(
+    root: Path, events: int, rate: float, profile: Path | None = None
+) -> dict[str, float]:
     emu = SlackEmulator(Workspace.with_sample_members())
     await emu.start()
     workdir = Path(tempfile.mkdtemp(prefix="doughnut-burst-"))
@@ -152,6 +155,7 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
         "SLACK_API_URL": emu.api_url,
         "DATABASE_URL": db_url,
         "DOUGHNUT_PORT": str(port),
+        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
         "LOG_LEVEL": "ERROR",
     }
     env.pop("SLACK_APP_TOKEN", None)
@@ -162,7 +166,17 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
     try:
         await wait_ready(url, proc)
         cpu_before = cpu_seconds(proc.pid)
+        spy = None
+        if profile is not None:  # py-spy (pip install py-spy) samples the server during the burst
+            spy = await asyncio.create_subprocess_exec(
+                "py-spy", "record", "-p", str(proc.pid), "-r", "250", "-f", "raw",
+                "-o", str(profile), "-d", str(int(events / rate) + 2), "--nonblocking",
+                stdout=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
         result = await burst(url, requests, rate)
+        cpu_burst = cpu_seconds(proc.pid) - cpu_before
+        if spy is not None:
+            await spy.wait()
         # The welcome DMs the outbox sends meanwhile and after: wait until it has caught up.
         loop = asyncio.get_running_loop()
         burst_end = loop.time()
@@ -172,6 +186,8 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
             await asyncio.sleep(0.1)
         result["drained"] = loop.time() - burst_end
         result["cpu_ms"] = (cpu_seconds(proc.pid) - cpu_before) * 1000 / len(requests)
+        # The server's share of a core while the events came in (1.0: saturated).
+        result["busy"] = cpu_burst / (len(requests) / result["achieved"])
         return result
     finally:
         proc.terminate()
@@ -179,21 +195,21 @@ async def one_rate(root: Path, events: int, rate: float) -> dict[str, float]:
         await emu.stop()
 
 
-async def main(root: Path, events: int, rates: list[float]) -> None:
+async def main(root: Path, events: int, rates: list[float], profile: Path | None) -> None:
     print(
         f"{events} signed member_joined_channel events per rate into a community channel, "
         f"doughnut run on SQLite ({root}), Python {sys.version.split()[0]}"
     )
     print(
         f"{'rate/s':>7}{'sent/s':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'cpu ms/ev':>10}{'drain s':>8}  statuses"
+        f"{'cpu ms/ev':>10}{'busy':>6}{'drain s':>8}  statuses"
     )
     best = None
     for rate in rates:
-        r = await one_rate(root, events, rate)
+        r = await one_rate(root, events, rate, profile)
         print(
             f"{rate:>7.0f}{r['achieved']:>8.0f}{r['errors']:>8}{r['p50']:>9.1f}"
-            f"{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>10.2f}{r['drained']:>8.1f}"
+            f"{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>10.2f}{r['busy']:>6.2f}{r['drained']:>8.1f}"
             f"  {r['statuses']}"
         )
         if r["errors"] == 0:
@@ -207,6 +223,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=3000, help="events per rate")
     parser.add_argument("--rates", default="300,450,600,800,1000", help="events per second")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose bot to run")
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of the server to here")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
-    asyncio.run(main(args.root.resolve(), args.events, rates))
+    asyncio.run(main(args.root.resolve(), args.events, rates, args.profile))

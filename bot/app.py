@@ -11,6 +11,11 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
+from slack_bolt.listener_matcher.async_listener_matcher import (
+    AsyncCustomListenerMatcher,
+    AsyncListenerMatcher,
+)
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -306,6 +311,7 @@ def create_app(
     app.use(EventsOnce())
     app.error(_on_error)
     app.registry = register_all(app)
+    _match_on_body(app)
     return app
 
 
@@ -332,6 +338,31 @@ def oauth_settings(settings: Settings, installations: Installations) -> AsyncOAu
 
 def _ends_installation(body: dict[str, Any]) -> bool:
     return (body.get("event") or {}).get("type") in ("app_uninstalled", "tokens_revoked")
+
+
+class BodyMatcher(AsyncListenerMatcher):
+    """A listener matcher that reads the body alone, called without Bolt's argument injection.
+
+    Bolt builds every matcher's arguments for every listener it tries, on every request: that
+    was a tenth of an event's ack. Its built-in matchers and ours only read the body.
+    """
+
+    def __init__(self, func: Callable[..., Awaitable[bool]]) -> None:
+        self.func = func
+
+    async def async_matches(self, req: AsyncBoltRequest, resp: BoltResponse) -> bool:
+        return await self.func(body=req.body)
+
+
+def _match_on_body(app: AsyncApp) -> None:
+    for listener in app._async_listeners:
+        listener.matchers = [
+            BodyMatcher(m.func)
+            if isinstance(m, AsyncBuiltinListenerMatcher | AsyncCustomListenerMatcher)
+            and list(m.arg_names) == ["body"]
+            else m
+            for m in listener.matchers
+        ]
 
 
 def _ignore_token_warning(record: logging.LogRecord) -> bool:
@@ -383,15 +414,27 @@ async def _on_error(
         return BoltResponse(status=200, body="")
     kind = request_kind(body)
     reference = new_reference()
-    log.error(
-        "listener failed (kind=%s, team=%s, user=%s, what=%s, reference=%s)",
-        kind,
-        context.team_id,
-        context.user_id,
-        _what(body),
-        reference,
-        exc_info=error,
-    )
+    if is_transient(error):
+        # A passing failure (the database busy in a burst): one line, not a traceback each
+        # (formatting those costs the CPU a burst is short of, and floods the log).
+        log.warning(
+            "listener failed, passing (kind=%s, what=%s, reference=%s): %s: %s",
+            kind,
+            _what(body),
+            reference,
+            type(error).__name__,
+            error,
+        )
+    else:
+        log.error(
+            "listener failed (kind=%s, team=%s, user=%s, what=%s, reference=%s)",
+            kind,
+            context.team_id,
+            context.user_id,
+            _what(body),
+            reference,
+            exc_info=error,
+        )
     if uow is not None:
         uow.failed = True
         await uow.rollback()

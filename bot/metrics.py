@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -13,6 +15,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "doughnut_slack_requests",
             "Slack requests handled, by listener kind and HTTP status.",
@@ -46,8 +49,17 @@ class Metrics:
         )
 
     def observe_request(self, kind: str, status: int, seconds: float) -> None:
-        self.requests.labels(kind=kind, status=str(status)).inc()
-        self.ack_seconds.labels(kind=kind).observe(seconds)
+        # The labelled children, looked up once per (kind, status): labels() per request cost
+        # more than the counting.
+        children = self._request_children.get((kind, status))
+        if children is None:
+            children = (
+                self.requests.labels(kind=kind, status=str(status)),
+                self.ack_seconds.labels(kind=kind),
+            )
+            self._request_children[(kind, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -209,6 +209,7 @@ class OutboxSender:
         max_lanes: int = 32,
         lane_batch: int = 50,
         poll_interval: float = 3.0,
+        wake_gathering: float = 0.05,
         history_limit: int = 200,
         history_max_pages: int = 50,
         history_margin: timedelta = timedelta(minutes=2),
@@ -237,6 +238,7 @@ class OutboxSender:
         self.max_lanes = max_lanes
         self.lane_batch = lane_batch
         self.poll_interval = poll_interval
+        self.wake_gathering = wake_gathering
         self.history_limit = history_limit
         self.history_max_pages = history_max_pages
         self.history_margin = history_margin
@@ -266,11 +268,15 @@ class OutboxSender:
             while not stop.is_set():
                 self._wake.clear()
                 try:
-                    await self._dispatch()
-                    await self._update_depth()
+                    if len(self._lanes) < self.max_lanes:  # full: a lane ending wakes it
+                        await self._dispatch()
+                        await self._update_depth()
                 except Exception:
                     log.exception("outbox dispatch failed; trying again shortly")
                 await _first_set(self._wake, stop, seconds=self.poll_interval)
+                # A burst of commits and lane ends makes one pass, not one each (each pass
+                # reads every lane's head): let the wakes gather for a moment.
+                await _first_set(stop, seconds=self.wake_gathering)
         finally:
             await self._shut_down()
             log.info("outbox sender %s stopped", self.owner)
@@ -289,7 +295,8 @@ class OutboxSender:
         """Start a lane for every lane whose oldest delivery is due, a person's first."""
         now = self.clock.now()
         async with self.db.reading() as session:
-            heads = await q.lane_heads(session, now, self.batch_size)
+            # At most one head per running lane comes back: max_lanes heads fill every slot.
+            heads = await q.lane_heads(session, now, min(self.batch_size, self.max_lanes))
         for head in heads:
             if len(self._lanes) >= self.max_lanes:
                 break  # the rest start on a later pass
@@ -314,6 +321,7 @@ class OutboxSender:
                     batch = await q.lane_pending(session, lane, self.lane_batch)
                 if not batch:
                     break
+                last_batch = len(batch) < self.lane_batch
                 for head in batch:
                     if self._stopping.is_set() or not head.is_due(self.clock.now()):
                         return settled  # keep the lane's order: nothing passes a waiting one
@@ -338,6 +346,11 @@ class OutboxSender:
                     if outcome == "retried":
                         break  # look again: a 429 leaves it due, a back-off does not
                     settled += 1
+                else:
+                    if last_batch:  # the lane is done: what came meanwhile, a new pass sends
+                        if not settled:
+                            self._wake.set()  # (a lane that settled something wakes it anyway)
+                        break
         except Exception:
             log.exception("outbox lane %s stopped; it resumes on the next pass", lane)
         return settled

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
@@ -114,16 +114,62 @@ async def lane_heads(session: AsyncSession, now: datetime, limit: int) -> list[H
     return [_head(row) for row in rows]
 
 
+# The statements run once or twice per delivery are built once: building one costs more than
+# SQLite's work for it (bench/sqlite_burst.py).
+_LANE_PENDING = (
+    select(*_HEAD_COLUMNS)
+    .where(
+        Delivery.status == PENDING,
+        Delivery.workspace_id == bindparam("b_workspace"),
+        Delivery.lane == bindparam("b_lane"),
+    )
+    .order_by(Delivery.id)
+    .limit(bindparam("b_limit"))
+)
+
+
 async def lane_pending(session: AsyncSession, lane: Lane, limit: int) -> list[Head]:
     """The oldest pending deliveries of one lane, in the order they must go."""
     rows = await session.execute(
-        select(*_HEAD_COLUMNS)
-        .where(Delivery.status == PENDING, lane.condition())
-        .order_by(Delivery.id)
-        .limit(limit)
+        _LANE_PENDING, {"b_workspace": lane.workspace_id, "b_lane": lane.name, "b_limit": limit}
     )
     return [_head(row) for row in rows]
 
+
+_LEASE_ROW = (
+    select(
+        Delivery.id,
+        Delivery.workspace_id,
+        Delivery.key,
+        Delivery.method,
+        Delivery.channel,
+        Delivery.coalesce_key,
+        Delivery.payload,
+        Delivery.status,
+        Delivery.attempts,
+        Delivery.failures,
+        Delivery.next_attempt_at,
+        Delivery.leased_until,
+        Delivery.last_error,
+        Delivery.created_at,
+        Delivery.in_doubt_since,
+    )
+    .where(Delivery.id == bindparam("b_id"))
+    # PostgreSQL: a row another sender is leasing is skipped; SQLite: BEGIN IMMEDIATE already
+    # makes this the only writer.
+    .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        leased_until=bindparam("b_until"),
+        lease_owner=bindparam("b_owner"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_TAKE_IN_DOUBT = _TAKE.values(in_doubt_since=bindparam("b_now"))
 
 # Why a delivery could not be leased: a newer one of its coalesce key replaces it; it is no longer
 # pending (sent, failed, superseded by enqueue); or it is not due or another sender holds it.
@@ -144,31 +190,7 @@ async def lease(
     wins), and leasing one supersedes the older pending ones of its key. A post is in doubt from
     now until its outcome is known, so a sender that dies mid-send leaves a mark.
     """
-    row = (
-        await session.execute(
-            select(
-                Delivery.id,
-                Delivery.workspace_id,
-                Delivery.key,
-                Delivery.method,
-                Delivery.channel,
-                Delivery.coalesce_key,
-                Delivery.payload,
-                Delivery.status,
-                Delivery.attempts,
-                Delivery.failures,
-                Delivery.next_attempt_at,
-                Delivery.leased_until,
-                Delivery.last_error,
-                Delivery.created_at,
-                Delivery.in_doubt_since,
-            )
-            .where(Delivery.id == delivery_id)
-            # PostgreSQL: a row another sender is leasing is skipped; SQLite: BEGIN IMMEDIATE
-            # already makes this the only writer.
-            .with_for_update(skip_locked=True)
-        )
-    ).first()
+    row = (await session.execute(_LEASE_ROW, {"b_id": delivery_id})).first()
     if row is None:
         return "busy"
     if row.status != PENDING:
@@ -201,15 +223,16 @@ async def lease(
             .values(status=DeliveryStatus.SUPERSEDED, leased_until=None, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
-    values: dict[str, Any] = {
-        "attempts": row.attempts + 1,
-        "leased_until": until,
-        "lease_owner": owner,
-    }
-    if row.method in POSTS and row.in_doubt_since is None:
-        values["in_doubt_since"] = now
+    in_doubt_from = now if row.method in POSTS and row.in_doubt_since is None else None
     await session.execute(
-        update(Delivery).where(this).values(**values).execution_options(synchronize_session=False)
+        _TAKE if in_doubt_from is None else _TAKE_IN_DOUBT,
+        {
+            "b_id": row.id,
+            "b_attempts": row.attempts + 1,
+            "b_until": until,
+            "b_owner": owner,
+            **({} if in_doubt_from is None else {"b_now": in_doubt_from}),
+        },
     )
     return Lease(
         id=row.id,
@@ -245,20 +268,34 @@ async def _settle(session: AsyncSession, delivery_id: int, owner: str, **values:
     return done.rowcount == 1
 
 
+_MARK_SENT = (
+    update(Delivery)
+    .where(
+        Delivery.id == bindparam("b_id"),
+        Delivery.status == PENDING,
+        Delivery.lease_owner == bindparam("b_owner"),
+    )
+    .values(
+        status=DeliveryStatus.SENT,
+        sent_at=bindparam("b_now"),
+        result=bindparam("b_result"),
+        last_error=None,
+        in_doubt_since=None,
+        leased_until=None,
+        lease_owner=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 async def mark_sent(
     session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, result: dict[str, Any]
 ) -> bool:
     """Settle a delivery Slack accepted; False if this sender no longer held it."""
-    return await _settle(
-        session,
-        delivery_id,
-        owner,
-        status=DeliveryStatus.SENT,
-        sent_at=now,
-        result=result,
-        last_error=None,
-        in_doubt_since=None,
+    done = await session.execute(
+        _MARK_SENT, {"b_id": delivery_id, "b_owner": owner, "b_now": now, "b_result": result}
     )
+    return done.rowcount == 1
 
 
 async def mark_retry(

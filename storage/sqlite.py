@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import math
 import os
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,38 +38,92 @@ class WriterLock:
 
     Requests (someone waits for the ack) are served before background writers (the outbox, the
     scheduler), which catch up when the burst is over. FIFO within each kind. Every wait is
-    bounded by the caller.
+    bounded by the caller. While requests keep coming, background writers also take turns at
+    most `background_gap` apart: their work between two writes (a send, a pass) shares the
+    one event loop with the requests, and a backlog must not crowd out a person's ack.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        background_gap: float = 0.05,
+        busy_window: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._held = False
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._background: deque[asyncio.Future[None]] = deque()
+        self._gap = background_gap
+        self._window = busy_window  # requests this recent mean a burst is on
+        self._clock = clock
+        self._last_urgent = -math.inf
+        self._last_background = -math.inf
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     async def acquire(self, wait: float, *, urgent: bool) -> None:
-        if not self._held:
-            self._held = True
+        if not self._held and (urgent or (not self._background and self._background_wait() <= 0)):
+            self._take(urgent)
             return
         turn = asyncio.get_running_loop().create_future()
         (self._urgent if urgent else self._background).append(turn)
+        self._hand_over()  # free but paced: arm the timer
         try:
             async with asyncio.timeout(wait):
                 await turn
-        except TimeoutError:
-            raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
-        except BaseException:
+        except BaseException as error:
+            # Handed over just as this waiter gave up (its time ran out in the same loop pass,
+            # or it was cancelled): pass it on, or the lock stays held by nobody for ever.
             if turn.done() and not turn.cancelled():
-                self.release()  # it was handed over just as this waiter gave up: pass it on
+                self.release()
+            if isinstance(error, TimeoutError):
+                raise WriterBusy(f"the database writer stayed busy for {wait:.1f}s") from None
             raise
 
     def release(self) -> None:
-        for queue in (self._urgent, self._background):
-            while queue:
-                turn = queue.popleft()
-                if not turn.done():  # a waiter that timed out or was cancelled is skipped
-                    turn.set_result(None)  # handed over: it stays held
-                    return
         self._held = False
+        self._hand_over()
+
+    def _take(self, urgent: bool) -> None:
+        self._held = True
+        if urgent:
+            self._last_urgent = self._clock()
+        else:
+            self._last_background = self._clock()
+
+    def _background_wait(self) -> float:
+        """How long a background writer must still wait: only while requests are coming."""
+        now = self._clock()
+        if now - self._last_urgent >= self._window:
+            return 0.0
+        return max(0.0, self._last_background + self._gap - now)
+
+    def _hand_over(self) -> None:
+        """Give a free lock to the next waiter: a request's at once, a background one when due."""
+        if self._held:
+            return
+        while self._urgent:
+            turn = self._urgent.popleft()
+            if not turn.done():  # a waiter that timed out or was cancelled is skipped
+                self._take(True)
+                turn.set_result(None)
+                return
+        while self._background and self._background[0].done():
+            self._background.popleft()
+        if not self._background:
+            return
+        delay = self._background_wait()
+        if delay > 0:
+            loop = asyncio.get_running_loop()
+            if self._timer is None or self._timer_loop is not loop:  # one armed per loop
+                self._timer, self._timer_loop = loop.call_later(delay, self._on_timer), loop
+            return
+        self._take(False)
+        self._background.popleft().set_result(None)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._hand_over()
 
 
 def sqlite_file(url: str | URL) -> Path | None:
