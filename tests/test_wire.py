@@ -34,7 +34,8 @@ def home_opened(user: str) -> dict:
     [
         {"signing_secret": "not-the-secret"},
         {"timestamp": int(time.time()) - 6 * 60},  # stale: more than five minutes old
-        {"timestamp": int(time.time()) + 6 * 60},  # from the future
+        # From the future; an hour, as this is read at collection, minutes before it runs.
+        {"timestamp": int(time.time()) + 60 * 60},
         {"sign": False},  # no signature headers at all
     ],
     ids=["forged", "stale", "future", "unsigned"],
