@@ -118,3 +118,10 @@ async def test_output_file_and_the_team_rule_with_several_workspaces(
     assert code == 0 and "Rehearse [the] rollback" in out, err
     code, out, _ = await export(bot, tmp_path, "--team", "T0OTHER")
     assert code == 0 and "0 lessons" in out and "Rehearse" not in out
+
+
+async def test_a_database_without_a_workspace_says_so_in_one_line(bot: Bot, tmp_path: Path) -> None:
+    code, out, err = await export(bot, tmp_path, "--format", "json")
+
+    assert code == 1 and out == ""
+    assert err.strip() == "No workspace in this database yet: nothing to export."
