@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +33,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+export_cli = typer.Typer(help="Export the book of knowledge.", no_args_is_help=True)
+cli.add_typer(export_cli, name="export")
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -163,6 +166,124 @@ def demo_data(
         typer.echo(f"Seeded the demo workspace: {', '.join(created)}.")
     else:
         typer.echo("The demo communities were already there; nothing changed.")
+
+
+class ExportFormat(enum.StrEnum):
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+class ExportStatus(enum.StrEnum):
+    CAPTURED = "captured"
+    VALIDATED = "validated"
+    RETIRED = "retired"
+
+
+class ExportRefused(Exception):
+    """One line for the person, and the exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@export_cli.command("lessons")
+def export_lessons(
+    format: Annotated[ExportFormat, typer.Option(help="markdown or json (JSON lines).")] = (
+        ExportFormat.MARKDOWN
+    ),
+    community: Annotated[
+        str | None, typer.Option(help="Only this community's lessons (by name).")
+    ] = None,
+    status: Annotated[
+        list[ExportStatus] | None,
+        typer.Option(help="Only lessons in this status (repeatable; default captured, validated)."),
+    ] = None,
+    include_private: Annotated[
+        bool, typer.Option(help="Also private lessons their authors have not published.")
+    ] = False,
+    team: Annotated[
+        str | None, typer.Option(help="The workspace (team id) when the database holds several.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file, not stdout.")] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Write the book of knowledge: public and published lessons, as Markdown or JSON lines."""
+    if db is not None:
+        try:
+            db = normalize_database_url(db)
+        except ValueError as error:
+            _fail(f"Configuration error: --db: {error}", 2)
+    settings = _settings(**({"database_url": db} if db else {}))
+    configure_logging("WARNING", settings.log_format)
+    from datetime import UTC, datetime
+
+    from bot.core.lessons import export_lessons as exported
+    from handlers.book import export
+    from storage.communities import communities_of_workspace
+    from storage.models import LessonStatus, Workspace
+
+    statuses = tuple(LessonStatus(s.value) for s in status or ()) or (
+        LessonStatus.CAPTURED,
+        LessonStatus.VALIDATED,
+    )
+
+    async def _export(database: Database) -> str:
+        from sqlalchemy import select
+
+        async with database.reading() as session:
+            workspaces = list(await session.scalars(select(Workspace).order_by(Workspace.id)))
+            names = {w.team_id or w.enterprise_id or w.install_key: w for w in workspaces}
+            if team is not None:
+                chosen = next(
+                    (w for w in workspaces if team in (w.team_id, w.enterprise_id, w.install_key)),
+                    None,
+                )
+                if chosen is None:
+                    known = ", ".join(names) or "none"
+                    raise ExportRefused(f"No workspace {team} here (there: {known}).", 2)
+            elif len(workspaces) == 1:
+                chosen = workspaces[0]
+            elif not workspaces:
+                raise ExportRefused("No workspace in this database yet: nothing to export.", 1)
+            else:
+                raise ExportRefused(
+                    f"This database holds several workspaces; pick one with --team: "
+                    f"{', '.join(names)}.",
+                    2,
+                )
+            community_id = None
+            if community is not None:
+                found = await communities_of_workspace(session, chosen.id)
+                wanted = community.strip().lstrip("#").casefold()
+                match = [c for c in found if c.name.casefold() == wanted]
+                if not match:
+                    known = ", ".join(c.name for c in found) or "none yet"
+                    raise ExportRefused(f"No community named {community} (there: {known}).", 2)
+                community_id = match[0].id
+            items = await exported(
+                session,
+                chosen.id,
+                statuses=statuses,
+                community_id=community_id,
+                include_private=include_private,
+            )
+        label = chosen.team_id or chosen.enterprise_id or chosen.install_key
+        if format is ExportFormat.JSON:
+            return export.json_lines(items)
+        return export.markdown(items, team=label, now=datetime.now(UTC))
+
+    try:
+        text = _run_database(settings.database_url, _export)
+    except ExportRefused as refused:
+        _fail(str(refused), refused.code)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"Cannot write {output}: {one_line(error)}", 1)
 
 
 T = TypeVar("T")

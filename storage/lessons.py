@@ -496,3 +496,80 @@ async def known_tags(session: AsyncSession, workspace_id: int, limit: int = 100)
         .limit(limit)
     )
     return list(result)
+
+
+async def _with_total(
+    session: AsyncSession, query: Select[tuple[Lesson]], *, limit: int
+) -> tuple[list[Lesson], int]:
+    """The first `limit` lessons of an ordered query, and how many it has in all."""
+    total = await session.scalar(
+        select(func.count()).select_from(
+            query.order_by(None).with_only_columns(Lesson.id).subquery()
+        )
+    )
+    return list(await session.scalars(query.limit(limit))), int(total or 0)
+
+
+async def authored(
+    session: AsyncSession, workspace_id: int, author_id: str, *, limit: int
+) -> tuple[list[Lesson], int]:
+    """A person's own lessons (they see all of them), the latest changed first, and the count."""
+    query = (
+        select(Lesson)
+        .where(Lesson.workspace_id == workspace_id, Lesson.author_id == author_id)
+        .order_by(Lesson.updated_at.desc(), Lesson.id.desc())
+    )
+    return await _with_total(session, query, limit=limit)
+
+
+async def awaiting_review(
+    session: AsyncSession,
+    workspace_id: int,
+    community_ids: Iterable[int],
+    viewer: Viewer,
+    *,
+    limit: int,
+) -> tuple[list[Lesson], int]:
+    """Captured lessons of these communities the viewer may see, oldest first (a queue)."""
+    filters = Filters(statuses=(LessonStatus.CAPTURED,))
+    query = _filtered(select(Lesson), workspace_id, viewer, filters)
+    query = query.where(Lesson.community_id.in_(list(community_ids)))
+    query = query.order_by(Lesson.created_at, Lesson.id)
+    return await _with_total(session, query, limit=limit)
+
+
+async def validated_count(session: AsyncSession, workspace_id: int, viewer: Viewer) -> int:
+    filters = Filters(statuses=(LessonStatus.VALIDATED,))
+    query = _filtered(select(func.count(Lesson.id)), workspace_id, viewer, filters)  # type: ignore[arg-type]
+    return int(await session.scalar(query) or 0)
+
+
+async def exportable(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    statuses: Sequence[LessonStatus],
+    community_id: int | None = None,
+    include_private: bool = False,
+) -> list[Lesson]:
+    """What an export writes, oldest first: what anyone may see (public or published; a viewer
+    who is nobody, in no channel), or everything with `include_private`."""
+    query = select(Lesson).where(Lesson.workspace_id == workspace_id, Lesson.status.in_(statuses))
+    if not include_private:
+        query = query.where(visible_to(Viewer("")))
+    if community_id is not None:
+        query = query.where(Lesson.community_id == community_id)
+    return list(await session.scalars(query.order_by(Lesson.created_at, Lesson.id)))
+
+
+async def validations_of(session: AsyncSession, workspace_id: int) -> dict[int, LessonDecision]:
+    """Each lesson's latest validation (who said where it applies), by lesson id."""
+    found = await session.scalars(
+        select(LessonDecision)
+        .where(
+            LessonDecision.workspace_id == workspace_id,
+            LessonDecision.kind == DecisionKind.VALIDATE,
+        )
+        .order_by(LessonDecision.decided_at, LessonDecision.id)
+    )
+    return {decision.lesson_id: decision for decision in found}

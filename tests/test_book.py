@@ -281,3 +281,79 @@ async def test_a_bare_mention_says_how_to_ask(bot: Bot) -> None:
     await bot.settle()
     [answer] = [m for m in bot.state.replies(general, question.ts) if m.bot_id]
     assert answer.text.startswith("Hi! Ask me a question after my name")
+
+
+# ---- The Home tab -----------------------------------------------------------------------------
+
+
+async def home_of(bot: Bot, user: str) -> dict[str, Any]:
+    await bot.driver.open_home(user)
+    await bot.settle()
+    return bot.state.home_views[user]
+
+
+def part(home: dict[str, Any], title: str) -> str:
+    """The blocks of one list of the book's Home section, from its title to the next divider."""
+    blocks = home["blocks"]
+    start = next(i for i, b in enumerate(blocks) if title in str(b.get("text", "")))
+    end = next((i for i in range(start, len(blocks)) if blocks[i]["type"] == "divider"), None)
+    return str(blocks[start:end])
+
+
+async def test_home_shows_my_lessons_the_review_queue_to_reviewers_and_recent_validated(
+    bot: Bot,
+) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    dave = bot.state.add_user("dave").id
+    general = bot.channel("general")
+    secret = bot.state.add_channel("secret", private=True, members=[dave]).id
+    sre = await community(bot, general, alice, bob)
+    waiting = await capture(bot, carol, general, "Page the on-call twice", community_id=sre)
+    await capture(bot, dave, secret, "Dave's secret outage", community_id=sre,
+                  visibility=Visibility.PRIVATE)  # fmt: skip
+    practice = await capture(bot, carol, general, "Write the agenda first", community_id=sre)
+    uow = unit_of_work(bot)
+    await lessons.validate(uow, practice.id, lessons.Viewer(bob, general), "Every meeting")
+    await uow.finish(ok=True)
+
+    bobs = await home_of(bot, bob)
+    queue = part(bobs, "Waiting for your review")
+    assert "Page the on-call twice" in queue and "secret outage" not in queue
+    assert "Write the agenda first" in part(bobs, "Recent validated practices")
+    assert "You have not captured a lesson yet" in part(bobs, "Your lessons")
+    assert "secret outage" not in str(bobs)
+
+    carols = await home_of(bot, carol)
+    mine = part(carols, "Your lessons")
+    assert "Page the on-call twice" in mine and "Write the agenda first" in mine
+    assert "Waiting for your review" not in str(carols)
+    assert ids.VALIDATE_ACTION not in str(carols)
+    daves = await home_of(bot, dave)
+    assert "Dave's secret outage" in part(daves, "Your lessons")  # the author sees their own
+
+    # The queue's Validate button is the one /lessons shows: a note, then the lesson is validated.
+    await bot.driver.click(bob, bobs, ids.VALIDATE_ACTION)
+    await submit_note(bot, bob, "Any on-call rotation")
+    assert (await status_of(bot, waiting.id, bob)).status is LessonStatus.VALIDATED
+    told = [m.text for m in bot.state.history(bot.state.dm_channel(carol).id) if m.bot_id]
+    assert "validated your lesson" in told[-1]
+
+
+async def test_home_keeps_within_slacks_block_budget_with_many_lessons(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    sre = await community(bot, general, alice, bob)
+    for n in range(30):
+        await capture(bot, bob, general, f"Captured lesson {n}", community_id=sre)
+    for n in range(12):
+        done = await capture(bot, alice, general, f"Practice {n}", community_id=sre)
+        uow = unit_of_work(bot)
+        await lessons.validate(uow, done.id, lessons.Viewer(bob, general), "Everywhere")
+        await uow.finish(ok=True)
+
+    home = await home_of(bot, bob)
+
+    assert len(home["blocks"]) <= 100
+    assert "Your communities" in str(home["blocks"])  # the other sections keep their share
+    assert "_and 25 more" in part(home, "Your lessons")
+    assert "_and 25 more" in part(home, "Waiting for your review")  # alice's are validated
+    assert "_and 7 more" in part(home, "Recent validated practices")

@@ -159,6 +159,7 @@ async def test_hostile_lessons_and_searches_never_ping_or_link(bot: Bot) -> None
     source = LessonSource(alice, general, Visibility.PUBLIC, permalink="javascript:<!channel>")
     assert (await lessons.capture_lesson(uow, lesson, source)).saved
     await uow.finish(ok=True)
+    await bot.driver.open_home(bob)  # the Home tab's review queue
 
     for text in ("rollback", COMMAND_TEXT_ESCAPED, f"rollback {COMMAND_TEXT_ESCAPED} by:@x"):
         await bot.driver.command(carol, general, book_ids.LESSONS_COMMAND, text)
@@ -171,7 +172,11 @@ async def test_hostile_lessons_and_searches_never_ping_or_link(bot: Bot) -> None
                            book_ids.VALIDATE_ACTION)  # fmt: skip
     note = {book_ids.NOTE_BLOCK: {book_ids.NOTE_ACTION: DESCRIPTION[:2000]}}
     await bot.driver.view_submission(bob, bot.state.modal_stack(bob)[-1], note)
+    for user in (alice, carol):  # Home: her lessons; the recent validated practices
+        await bot.driver.open_home(user)
     await bot.settle()
+    homes = [str(bot.state.home_views[u]["blocks"]) for u in (alice, bob, carol)]
+    assert all("rollback" in home and "&lt;!channel&gt;" in home for home in homes)
 
     dms = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
     assert len(dms) == 2  # used, validated: both name the hostile lesson

@@ -188,6 +188,21 @@ async def test_capture_shortcut_opens_the_form_with_no_channel(bot: Bot) -> None
     assert lesson.source_channel_id is None and lesson.visibility == Visibility.PUBLIC
 
 
+async def test_capture_a_lesson_on_the_home_tab_opens_the_same_form(bot: Bot) -> None:
+    alice = bot.user("alice")
+    home = await bot.driver.open_home(alice)
+    assert home is not None
+    await bot.settle()
+    await bot.driver.click(alice, bot.state.home_views[alice], ids.HOME_CAPTURE_ACTION)
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+    assert modal["callback_id"] == ids.LESSON_VIEW
+    reply = await bot.driver.view_submission(alice, modal, modal_values())
+    assert reply.json["response_action"] == "update"
+    [lesson] = await stored(bot)
+    assert lesson.author_id == alice
+
+
 async def test_a_lesson_from_a_channel_slack_wont_show_stays_private(bot: Bot) -> None:
     alice = bot.user("alice")
     secret = bot.state.add_channel("secret", private=True, members=[alice]).id

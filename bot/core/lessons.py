@@ -799,3 +799,103 @@ async def get_nomination(uow: UnitOfWork, nomination_id: int, user_id: str) -> N
         return None
     return Nomination(found.id, found.channel_id, found.message_ts, found.author_id,
                       found.nominated_by)  # fmt: skip
+
+
+# ---- The Home tab ------------------------------------------------------------------------------
+
+HOME_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class HomeLessons:
+    """A person's part of the book on their Home tab; each list with how many there are in all.
+    The Home tab has no channel: only lessons they may see anywhere (public ones, their own)."""
+
+    user_id: str
+    mine: tuple[LessonView, ...] = ()
+    mine_total: int = 0
+    queue: tuple[LessonView, ...] = ()  # captured, in communities they review
+    queue_total: int = 0
+    recent: tuple[LessonView, ...] = ()  # validated practices, newest first
+    recent_total: int = 0
+    reviews: frozenset[int] = frozenset()  # the communities they may decide on
+
+    @property
+    def reviewer(self) -> bool:
+        return bool(self.reviews)
+
+
+async def home_lessons(uow: UnitOfWork, user_id: str, *, shown: int = HOME_SHOWN) -> HomeLessons:
+    viewer = Viewer(user_id)
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return HomeLessons(user_id)
+        found = await communities_of_workspace(session, workspace.id)
+        reviews = frozenset(c.id for c in found if may_review(c, user_id))
+        mine, mine_total = await queries.authored(session, workspace.id, user_id, limit=shown)
+        queue: list[Lesson] = []
+        queue_total = 0
+        if reviews:
+            queue, queue_total = await queries.awaiting_review(
+                session, workspace.id, reviews, viewer, limit=shown
+            )
+        recent = await queries.recent_validated(session, workspace.id, viewer, limit=shown)
+        recent_total = await queries.validated_count(session, workspace.id, viewer)
+        return HomeLessons(
+            user_id,
+            tuple(map(view_of, mine)),
+            mine_total,
+            tuple(map(view_of, queue)),
+            queue_total,
+            tuple(map(view_of, recent)),
+            recent_total,
+            reviews,
+        )
+
+
+# ---- Export ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportedLesson:
+    """A lesson as an export writes it: the lesson, its community's name, where it applies."""
+
+    lesson: LessonView
+    community: str | None
+    created_at: datetime
+    validated_by: str | None = None
+    applies_to: str | None = None
+
+
+async def export_lessons(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    statuses: tuple[LessonStatus, ...] = (LessonStatus.CAPTURED, LessonStatus.VALIDATED),
+    community_id: int | None = None,
+    include_private: bool = False,
+) -> tuple[ExportedLesson, ...]:
+    """The book of knowledge for an admin's export: what is public or published (private
+    unpublished lessons only with `include_private`), oldest first."""
+    found = await queries.exportable(
+        session,
+        workspace_id,
+        statuses=statuses,
+        community_id=community_id,
+        include_private=include_private,
+    )
+    names = {c.id: c.name for c in await communities_of_workspace(session, workspace_id)}
+    validations = await queries.validations_of(session, workspace_id)
+    exported = []
+    for lesson in found:
+        validation = validations.get(lesson.id) if lesson.status is LessonStatus.VALIDATED else None
+        exported.append(
+            ExportedLesson(
+                view_of(lesson),
+                names.get(lesson.community_id) if lesson.community_id is not None else None,
+                lesson.created_at,
+                validation.by_user if validation else None,
+                validation.note if validation else None,
+            )
+        )
+    return tuple(exported)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.registry import Capability, HelpEntry, Registry
-from handlers.book import ids, listeners
+from bot.registry import Capability, HelpEntry, HomeSection, Registry
+from handlers.book import ids, listeners, views
 
 
 def register(app: Any, registry: Registry) -> None:
@@ -18,6 +18,7 @@ def register(app: Any, registry: Registry) -> None:
         ),
         HelpEntry("`@Doughnut` and a question", "the best matching practices, and who knows"),
     ]
+    registry.home_sections.append(HomeSection("book", views.HOME_INTRO, listeners.home_section))
     app.command(ids.LESSONS_COMMAND)(listeners.lessons_command)
     app.action(ids.MORE_ACTION)(listeners.more)
     for action_id in ids.REVIEW_ACTIONS:

@@ -12,9 +12,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import FormValues, field_errors
+from bot.blocks import Block, FormValues, field_errors
 from bot.core import lessons
 from bot.core.lessons import Verdict, Viewer
+from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
 from handlers.help.listeners import PERSON_SUBTYPES
@@ -218,3 +219,11 @@ class Mentions:
         if thread_ts:
             payload["thread_ts"] = thread_ts
         await uow.deliver("chat.postMessage", payload, channel=channel)
+
+
+# ---- The Home tab -----------------------------------------------------------------------------
+
+
+async def home_section(uow: UnitOfWork, viewer: HomeViewer, room: int) -> list[Block]:
+    """The book's part of the Home tab (its review buttons are the ones above)."""
+    return views.home_section(await lessons.home_lessons(uow, viewer.user_id), room)

@@ -18,7 +18,7 @@ from bot.blocks import (
     section,
     text_input,
 )
-from bot.core.lessons import NOTE_MAX, Answer, LessonView, SearchPage, Verdict
+from bot.core.lessons import NOTE_MAX, Answer, HomeLessons, LessonView, SearchPage, Verdict
 from bot.text import channel_link, escape, mention
 from handlers.book import ids
 from storage.models import DecisionKind, LessonStatus, Visibility
@@ -323,3 +323,51 @@ def answer_message(answer: Answer) -> dict[str, Any]:
         blocks += lesson_blocks(lesson, "")[:2]  # no buttons: the thread is everyone's
     titles = "; ".join(f"“{escape(lesson.title)}”" for lesson in answer.lessons)
     return {"text": f"{lead} {titles}", "blocks": [section(lead), *blocks]}
+
+
+# ---- The Home tab -----------------------------------------------------------------------------
+
+HOME_INTRO = "see your lessons, the review queue and recent validated practices here"
+HOME_MINE_EMPTY = "You have not captured a lesson yet."
+HOME_QUEUE_EMPTY = "Nothing waits for your review."
+HOME_RECENT_EMPTY = "No validated practices yet."
+
+
+def _fit(items: list[list[Block]], total: int, room: int) -> list[Block]:
+    """Whole lessons within `room` blocks; "and N more" (of `total`) when some are left out."""
+    blocks: list[Block] = []
+    shown = 0
+    for item in items:
+        left = total - shown - 1  # lessons after this one
+        if len(blocks) + len(item) + (1 if left else 0) > room:
+            break
+        blocks += item
+        shown += 1
+    if shown < total and room > len(blocks):
+        blocks.append(context(f"_and {total - shown} more: `/lessons` finds them_"))
+    return blocks
+
+
+def home_section(home: HomeLessons, room: int) -> list[Block]:
+    """The book on the Home tab: your lessons, the review queue (reviewers), recent validated
+    practices; at most `room` blocks, each list a fair share of it."""
+    me = home.user_id
+    lists = [
+        ("*Your lessons*", home.mine, home.mine_total, HOME_MINE_EMPTY),
+        ("*Waiting for your review*", home.queue, home.queue_total, HOME_QUEUE_EMPTY),
+        ("*Recent validated practices*", home.recent, home.recent_total, HOME_RECENT_EMPTY),
+    ]
+    if not home.reviewer:
+        del lists[1]
+    blocks: list[Block] = []
+    left = max(room, 0)
+    for i, (title, found, total, empty) in enumerate(lists):
+        share = left // (len(lists) - i)
+        head = [divider(), section(title)]
+        if share < len(head) + 1:
+            continue
+        items = [lesson_blocks(lesson, me, reviews=home.reviews) for lesson in found]
+        body = _fit(items, total, share - len(head)) if found else [context(empty)]
+        blocks += [*head, *body]
+        left -= len(head) + len(body)
+    return blocks

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.registry import Capability, HelpEntry, Registry
+from bot.registry import Capability, HelpEntry, QuickAction, Registry
 from handlers.lessons import ids, listeners
 
 
@@ -20,9 +20,11 @@ def register(app: Any, registry: Registry) -> None:
         HelpEntry("*Capture a lesson*", "in the shortcuts menu: the form, from anywhere"),
         HelpEntry(":bulb: on a message", "asks its author whether to make it a lesson"),
     ]
+    registry.quick_actions.append(QuickAction("Capture a lesson", ids.HOME_CAPTURE_ACTION))
     app.command(ids.LESSON_COMMAND)(listeners.lesson_command)
     app.shortcut(ids.SAVE_AS_LESSON_SHORTCUT)(listeners.save_as_lesson)
     app.shortcut(ids.CAPTURE_SHORTCUT)(listeners.capture_shortcut)
+    app.action(ids.HOME_CAPTURE_ACTION)(listeners.capture_shortcut)  # the same form, from Home
     app.action(ids.UNDO_ACTION)(listeners.undo_clicked)
     app.action(ids.ADD_DETAILS_ACTION)(listeners.add_details_clicked)
     app.view_submission(ids.LESSON_VIEW)(listeners.submit_lesson)

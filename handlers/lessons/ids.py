@@ -19,6 +19,9 @@ PROJECT_BLOCK = "lesson_project"
 # Each input's action id is its block id without the prefix.
 FIELD_ACTION = "value"
 
+# The Home tab's quick action: the form, as from the global shortcut
+HOME_CAPTURE_ACTION = "home_capture_lesson"
+
 # Buttons on a captured lesson (their value: the lesson id)
 ADD_DETAILS_ACTION = "lesson_add_details"
 UNDO_ACTION = "lesson_undo"
