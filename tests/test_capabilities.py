@@ -71,7 +71,7 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
     assert 0 < pings < PING_SECTION_LINES
     assert home[-1] == context(f"_and {PING_SECTION_LINES - pings} more_")
     actions = [e["action_id"] for b in home if b["type"] == "actions" for e in b["elements"]]
-    assert actions == ["home_help", "home_setup_community", "home_ping"]
+    assert actions == ["home_help", "home_setup_community", "home_capture_lesson", "home_ping"]
     assert "ping-digest" in [job.name for job in bot.app.registry.jobs]
     assert "housekeeping" in [job.name for job in bot.app.registry.jobs]
     assert "reactions:read" in bot.app.registry.scopes

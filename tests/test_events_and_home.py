@@ -111,7 +111,7 @@ async def test_home_tab_shows_my_communities_and_roles(bot: Bot) -> None:
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert actions == [help_ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION]
+    assert actions == [help_ids.HOME_HELP_ACTION, ids.HOME_SETUP_ACTION, "home_capture_lesson"]
 
 
 async def test_home_tab_falls_back_to_roles_when_slack_wont_list_channels(bot: Bot) -> None:
