@@ -13,6 +13,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -26,10 +27,15 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 import bot.outbox as bot_outbox
 from bot.app import DoughnutApp
+from bot.cli import cli
 from bot.clock import ManualClock
+from bot.core import lessons
+from bot.core.communities import SetupForm, save_setup
+from bot.core.lessons import LessonForm, LessonSource, LessonView
 from bot.deps import Deps
 from bot.emulator import Message, SlackDriver, SlackEmulator, Workspace
 from bot.local_stack import local_stack
@@ -42,7 +48,7 @@ from handlers.communities import ids
 from storage import workspaces
 from storage.db import Database
 from storage.migrate import target_metadata, upgrade
-from storage.models import Delivery
+from storage.models import Delivery, Visibility
 
 SIGNING_SECRET = "local-test-signing-secret"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -338,3 +344,71 @@ def open_uow(db: Database) -> Callable[..., UnitOfWork]:
         return UnitOfWork(deps, installation)
 
     return open_
+
+
+# ---- lessons, made through the services (tests of the Slack surfaces start from them) ----
+
+
+def unit_of_work(bot: Bot) -> UnitOfWork:
+    return UnitOfWork(bot.app.deps, bot.app.deps.installation)
+
+
+async def capture(
+    bot: Bot,
+    author: str,
+    channel: str,
+    title: str = "Confirm the rollback plan before a Friday deploy",
+    *,
+    next_time: str = "Rehearse the rollback steps before every deploy.",
+    why: str = "",
+    tags: tuple[str, ...] = ("deploys",),
+    community_id: int | None = None,
+    visibility: Visibility = Visibility.PUBLIC,
+) -> LessonView:
+    uow = unit_of_work(bot)
+    form = LessonForm(title=title, next_time=next_time, why=why, tags=tags,
+                      community_id=community_id)  # fmt: skip
+    captured = await lessons.capture_lesson(uow, form, LessonSource(author, channel, visibility))
+    await uow.finish(ok=True)
+    assert captured.lesson is not None
+    return captured.lesson
+
+
+async def lesson_community(bot: Bot, channel: str, coordinator: str, reviewer: str) -> int:
+    uow = unit_of_work(bot)
+    form = SetupForm(name="SRE", description="", timezone="UTC", coordinators=[coordinator],
+                     reviewers=[reviewer])  # fmt: skip
+    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    return saved.community.id
+
+
+# ---- the `doughnut` command line ----
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DOUGHNUT_", "LOG_")) and k != "DATABASE_URL"
+    }
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    env["DOUGHNUT_METRICS_PORT"] = "0"  # several runs at once must not race for port 9090
+    env.update(extra)
+    return env
+
+
+async def doughnut(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    """The `doughnut` command in this process (Typer's runner), off the event loop: faster than
+    a subprocess where the entry point itself is not what is tested."""
+    result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+    return result.exit_code, result.stdout, result.stderr

@@ -6,47 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import lessons
-from bot.core.communities import SetupForm, save_setup
-from bot.core.lessons import LessonForm, LessonSource, LessonView
+from bot.core.lessons import LessonView
 from bot.emulator import Message
-from bot.unit_of_work import UnitOfWork
 from handlers.book import ids
 from storage.models import LessonStatus, Visibility
-from tests.conftest import Bot
-
-
-def unit_of_work(bot: Bot) -> UnitOfWork:
-    return UnitOfWork(bot.app.deps, bot.app.deps.installation)
-
-
-async def capture(
-    bot: Bot,
-    author: str,
-    channel: str,
-    title: str = "Confirm the rollback plan before a Friday deploy",
-    *,
-    next_time: str = "Rehearse the rollback steps before every deploy.",
-    why: str = "",
-    tags: tuple[str, ...] = ("deploys",),
-    community_id: int | None = None,
-    visibility: Visibility = Visibility.PUBLIC,
-) -> LessonView:
-    uow = unit_of_work(bot)
-    form = LessonForm(title=title, next_time=next_time, why=why, tags=tags,
-                      community_id=community_id)  # fmt: skip
-    captured = await lessons.capture_lesson(uow, form, LessonSource(author, channel, visibility))
-    await uow.finish(ok=True)
-    assert captured.lesson is not None
-    return captured.lesson
-
-
-async def community(bot: Bot, channel: str, coordinator: str, reviewer: str) -> int:
-    uow = unit_of_work(bot)
-    form = SetupForm(name="SRE", description="", timezone="UTC", coordinators=[coordinator],
-                     reviewers=[reviewer])  # fmt: skip
-    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
-    await uow.finish(ok=True)
-    return saved.community.id
+from tests.conftest import Bot, capture, lesson_community, unit_of_work
 
 
 async def search(bot: Bot, user: str, channel: str, text: str = "") -> Message:
@@ -120,7 +84,7 @@ async def test_no_query_shows_recent_validated_and_most_reused(bot: Bot) -> None
     empty = await search(bot, bob, general)
     assert "No validated practices yet" in empty.text
 
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     lesson = await capture(bot, alice, general, community_id=sre)
     uow = unit_of_work(bot)
     await lessons.validate(uow, lesson.id, lessons.Viewer(bob, general), "Every team")
@@ -181,7 +145,7 @@ async def submit_note(bot: Bot, user: str, note: str) -> dict[str, Any]:
 async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot) -> None:
     alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
     general = bot.channel("general")
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     lesson = await capture(bot, alice, general, community_id=sre)
 
     # Carol is no reviewer: the button (say, on an old message) opens the form, which refuses.
@@ -211,7 +175,7 @@ async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot)
 
 async def test_needs_work_tells_the_author_and_retire_needs_a_reason(bot: Bot) -> None:
     alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     lesson = await capture(bot, alice, general, community_id=sre)
 
     answer = await search(bot, bob, general, "rollback")
@@ -251,7 +215,7 @@ async def test_a_question_to_doughnut_gets_top_practices_and_who_knows(bot: Bot)
     alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
     general = bot.channel("general")
     secret = bot.state.add_channel("secret", private=True, members=[carol]).id
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     lesson = await capture(bot, alice, general, community_id=sre)
     for n in range(3):
         await capture(bot, alice, general, f"Rollback drill {n}", community_id=sre)
@@ -307,7 +271,7 @@ async def test_home_shows_my_lessons_the_review_queue_to_reviewers_and_recent_va
     dave = bot.state.add_user("dave").id
     general = bot.channel("general")
     secret = bot.state.add_channel("secret", private=True, members=[dave]).id
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     waiting = await capture(bot, carol, general, "Page the on-call twice", community_id=sre)
     await capture(bot, dave, secret, "Dave's secret outage", community_id=sre,
                   visibility=Visibility.PRIVATE)  # fmt: skip
@@ -341,7 +305,7 @@ async def test_home_shows_my_lessons_the_review_queue_to_reviewers_and_recent_va
 
 async def test_home_keeps_within_slacks_block_budget_with_many_lessons(bot: Bot) -> None:
     alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     for n in range(30):
         await capture(bot, bob, general, f"Captured lesson {n}", community_id=sre)
     for n in range(12):

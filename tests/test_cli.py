@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import sys
@@ -27,30 +26,9 @@ from bot.emulator import SlackDriver, SlackEmulator, Workspace
 from bot.runner import run_bot
 from bot.settings import load_settings
 from storage.migrate import alembic_config
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, clean_env, doughnut
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DOUGHNUT_", "LOG_")) and k != "DATABASE_URL"
-    }
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    env["DOUGHNUT_METRICS_PORT"] = "0"  # several runs at once must not race for port 9090
-    env.update(extra)
-    return env
-
-
-async def doughnut(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_run_without_tokens_exits_2_and_points_to_the_shell(tmp_path: Path) -> None:

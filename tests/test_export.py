@@ -9,12 +9,25 @@ from pathlib import Path
 from bot.core import lessons
 from storage.models import Visibility
 from storage.workspaces import get_or_create_workspace
-from tests.conftest import Bot
-from tests.test_book import capture, community, unit_of_work
-from tests.test_cli import clean_env, doughnut
+from tests.conftest import (
+    Bot,
+    capture,
+    clean_env,
+    doughnut,
+    lesson_community,
+    run_cli,
+    unit_of_work,
+)
 
 
 async def export(bot: Bot, tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """`doughnut export lessons` on the bot's database, in this process."""
+    url = bot.db.engine.url.render_as_string(hide_password=False)
+    return await run_cli("export", "lessons", "--db", url, *args)
+
+
+async def export_subprocess(bot: Bot, tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """The same, as the real command in its own process."""
     url = bot.db.engine.url.render_as_string(hide_password=False)
     return await doughnut("export", "lessons", "--db", url, *args,
                           env=clean_env(tmp_path), cwd=tmp_path)  # fmt: skip
@@ -25,7 +38,7 @@ async def book(bot: Bot) -> dict[str, int]:
     one, and a lesson outside any community."""
     alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
     secret = bot.state.add_channel("secret", private=True, members=[alice]).id
-    sre = await community(bot, general, alice, bob)
+    sre = await lesson_community(bot, general, alice, bob)
     made = {
         "practice": await capture(bot, alice, general, "Rehearse [the] rollback", community_id=sre,
                                   tags=("deploys", "on-call"), why="Friday *deploys* hurt"),
@@ -48,7 +61,7 @@ async def test_markdown_has_an_index_by_tag_and_leaves_private_lessons_out(
     bot: Bot, tmp_path: Path
 ) -> None:
     ids = await book(bot)
-    code, out, err = await export(bot, tmp_path)
+    code, out, err = await export_subprocess(bot, tmp_path)
 
     assert code == 0, err
     index = out.split("## Index by tag", 1)[1].split("## Lessons", 1)[0]
