@@ -344,3 +344,23 @@ async def test_the_form_offers_the_tags_in_use_and_keeps_the_picked_ones(bot: Bo
     await bot.driver.view_submission(alice, modal, values)
     newest = (await stored(bot))[-1]
     assert await tags_of(bot, newest.id) == {"ci", "releases"}
+
+
+async def test_an_after_action_review_is_found_by_lessons_with_a_word_from_its_why(
+    bot: Bot,
+) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    await bot.driver.command(alice, general, "/lesson", "")
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+    why = "The escalation policy was muted over the holidays"
+    reply = await bot.driver.view_submission(alice, modal, modal_values(why=why))
+    assert reply.json["response_action"] == "update"
+    await bot.settle()  # what Slack says about #general is resolved after the ack
+
+    # Bob asks in his own words: another form of a word of the "why" field.
+    found = await bot.driver.command(bob, general, "/lessons", "escalations muted")
+    assert found.status == 200
+    answer = bot.state.ephemerals_for(bob, general)[-1]
+    assert "Confirm the rollback plan" in str(answer.blocks)
+    assert "Write the rollback plan before a Friday deploy" in str(answer.blocks)
