@@ -62,7 +62,7 @@ async def test_quick_capture_stores_the_lesson_with_tags_and_source(bot: Bot) ->
     # Private until Slack said, after the ack: #general is public.
     assert lesson.visibility == Visibility.PUBLIC
     assert bot.emu.calls_to("conversations.info")
-    assert "Always confirm the rollback plan." in shown.text
+    assert "Saved your lesson *Always confirm the rollback plan*." in shown.text  # one full stop
     assert "Add details" in str(shown.blocks) and "Undo" in str(shown.blocks)
 
 

@@ -215,7 +215,8 @@ def lesson_blocks(captured: Captured) -> tuple[str, list[Block]]:
     """The lead (also the text fallback) and the blocks that show a saved lesson."""
     lesson = captured.lesson
     assert lesson is not None
-    lead = f":bulb: Saved your lesson *{escape(lesson.title)}*."
+    # A title taken from a first sentence keeps its full stop: don't add another.
+    lead = f":bulb: Saved your lesson *{escape(lesson.title.rstrip('.'))}*."
     blocks: list[Block] = [section(f">{escape(lesson.next_time)}".replace("\n", "\n>"))]
     details = []
     if lesson.tags:
