@@ -1,12 +1,14 @@
 """Lesson search at scale (run by hand, not by pytest).
 
-    python bench/search.py [--count 100000] [--postgres-url postgresql://postgres@127.0.0.1/postgres]
+    python bench/search.py [--lessons 100000 | --quick] [--postgres-url postgresql://postgres@127.0.0.1/postgres]
 
-Generates `count` realistic lessons (a vocabulary of practice topics, tags, statuses, reuse,
-some from private channels) into SQLite (a temporary file) and, when PostgreSQL answers, into a
-scratch PostgreSQL database (created and dropped), then times questions through the one search
-function (`storage.lessons.search`, a page of 5 + 1) and prints p50/p95 per database, with the
-time to build the full-text index.
+Generates realistic lessons (a vocabulary of practice topics, tags, statuses, reuse, some from
+private channels) into SQLite (a temporary file) and, when PostgreSQL answers, into a scratch
+PostgreSQL database (created and dropped), then times questions through the one search function
+(`storage.lessons.search`, a page of 5 + 1) and prints p50/p95 per database, with the time to
+build the full-text index. Then it starts `doughnut run` as its own process on the same database,
+against the local Slack emulator (whose team owns the lessons), and times the ack of signed
+`/lessons <question>` commands from #general, as Slack sends them: p50/p95/max per database.
 
 Goals: SQLite p95 ≤ 20 ms at 100k lessons. PostgreSQL p95 ≤ 80 ms: `ts_rank_cd` reads each
 candidate's vector, so the candidates are capped (storage.lessons.PG_CANDIDATES).
@@ -17,20 +19,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import random
 import secrets
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
+from bench.ack import SECRET, free_port, wait_ready  # noqa: E402
+from bot.emulator import SlackEmulator, Workspace  # noqa: E402
 from storage import lessons as queries  # noqa: E402
 from storage import workspaces  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -211,8 +220,21 @@ def sentence(rng: random.Random, words: int) -> str:
     return f"{rng.choice(VERBS).capitalize()} the {' '.join(subjects)} {rng.choice(QUALIFIERS)}."
 
 
-def make_rows(rng: random.Random, workspace_id: int, count: int) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class Scene:
+    """The emulator's team, and who asks from where: the lessons belong to that team, some come
+    from that channel, and the function and the endpoint search as that person there."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+
+
+def make_rows(
+    rng: random.Random, workspace_id: int, count: int, scene: Scene
+) -> list[dict[str, object]]:
     real = list(LESSONS.values())
+    channels = [scene.channel_id, *CHANNELS[1:]]
     rows = []
     for n in range(count):
         if n < len(real):  # the relevance set is in there too
@@ -236,7 +258,7 @@ def make_rows(rng: random.Random, workspace_id: int, count: int) -> list[dict[st
                 "project": "",
                 "tags": " ".join(tags),
                 "author_id": rng.choice(PEOPLE),
-                "source_channel_id": rng.choice(PRIVATE if private else CHANNELS),
+                "source_channel_id": rng.choice(PRIVATE if private else channels),
                 "visibility": Visibility.PRIVATE if private else Visibility.PUBLIC,
                 "published": False,
                 "status": status,
@@ -249,18 +271,18 @@ def make_rows(rng: random.Random, workspace_id: int, count: int) -> list[dict[st
     return rows
 
 
-async def fill(db: Database, count: int) -> tuple[int, float]:
+async def fill(db: Database, count: int, scene: Scene) -> tuple[int, float]:
     """Insert the lessons (the index follows, by trigger or generated column); seconds taken."""
     rng = random.Random(7)
-    async with db.transaction() as session:
+    async with db.transaction() as session:  # keyed as the bot keys a team's requests
         workspace = await workspaces.get_or_create_workspace(
-            session, key="TBENCH", team_id="TBENCH", enterprise_id=None,
-            is_enterprise_install=False, now=NOW,
+            session, key=workspaces.install_key(scene.team_id, None, False),
+            team_id=scene.team_id, enterprise_id=None, is_enterprise_install=False, now=NOW,
         )  # fmt: skip
         workspace_id = workspace.id
     started = time.perf_counter()
     for start in range(0, count, 5000):
-        rows = make_rows(rng, workspace_id, min(5000, count - start))
+        rows = make_rows(rng, workspace_id, min(5000, count - start), scene)
         async with db.transaction() as session:
             ids = list(await session.scalars(insert(Lesson).returning(Lesson.id), rows))
             tags = [
@@ -287,8 +309,8 @@ async def rebuild_index(db: Database) -> float:
     return time.perf_counter() - started
 
 
-async def time_queries(db: Database, workspace_id: int, rounds: int) -> list[float]:
-    viewer = Viewer(PEOPLE[0], CHANNELS[0])
+async def time_queries(db: Database, workspace_id: int, rounds: int, scene: Scene) -> list[float]:
+    viewer = Viewer(scene.user_id, scene.channel_id)
     timings = []
     async with db.reading() as session:
         for question in QUESTIONS:  # warm the caches once
@@ -308,26 +330,129 @@ async def time_queries(db: Database, workspace_id: int, rounds: int) -> list[flo
     return timings
 
 
+HTTP_QUESTIONS = [*QUESTIONS, "#deploy"]  # the function's questions, and a tag without words
+
+
+def signed_lessons(emu: SlackEmulator, scene: Scene, question: str) -> tuple[bytes, dict[str, str]]:
+    """`/lessons <question>` form-encoded and signed as Slack sends it (fresh timestamp)."""
+    ws = emu.state
+    body = urlencode(
+        {
+            "token": "bench",
+            "team_id": ws.team_id,
+            "team_domain": ws.domain,
+            "channel_id": scene.channel_id,
+            "channel_name": "general",
+            "user_id": scene.user_id,
+            "user_name": ws.users[scene.user_id].name,
+            "command": "/lessons",
+            "text": question,
+            "api_app_id": ws.app_id,
+            "is_enterprise_install": "false",
+            "response_url": "http://127.0.0.1:9/response",
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+    return body, headers
+
+
+@dataclass
+class HttpRun:
+    timings: list[float]
+    refused: int = 0  # not a 200 with a results page: not served, or an error
+    empty: int = 0  # served, but nothing found (the lessons are not visible there?)
+
+
+async def time_endpoint(url: str, emu: SlackEmulator, scene: Scene, rounds: int) -> HttpRun:
+    """Ack latency of `/lessons` as Slack measures it: one request at a time, round trip."""
+    run = HttpRun([])
+    async with aiohttp.ClientSession() as session:
+
+        async def ask(question: str) -> float:
+            body, headers = signed_lessons(emu, scene, question)
+            started = time.perf_counter()
+            async with session.post(url + "/slack/events", data=body, headers=headers) as resp:
+                reply = await resp.json(content_type=None) if resp.status == 200 else {}
+            elapsed = (time.perf_counter() - started) * 1000
+            lead = str((reply or {}).get("text", ""))
+            if not lead.startswith(("*Lessons for", "*Recent validated")):
+                run.empty += lead != "" and resp.status == 200
+                run.refused += lead == "" or resp.status != 200
+            return elapsed
+
+        for question in HTTP_QUESTIONS:  # warm up: auth.test, imports, caches
+            await ask(question)
+        run.refused = run.empty = 0
+        for _ in range(rounds):
+            for question in HTTP_QUESTIONS:
+                run.timings.append(await ask(question))
+    return run
+
+
+async def bench_endpoint(db_url: str, emu: SlackEmulator, scene: Scene, rounds: int) -> HttpRun:
+    """`doughnut run` in its own process on the generated database, against the emulator."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": emu.state.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": emu.api_url,
+        "DATABASE_URL": db_url,
+        "DOUGHNUT_PORT": str(port),
+        "DOUGHNUT_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=workdir
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_ready(url, proc)
+            return await time_endpoint(url, emu, scene, rounds)
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), timeout=15)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def bench(name: str, url: str, count: int, rounds: int, goal_ms: float) -> None:
+async def bench(
+    name: str, url: str, count: int, rounds: int, goal_ms: float, emu: SlackEmulator, scene: Scene
+) -> None:
     db = Database(url)
     try:
         await upgrade(db)
-        workspace_id, filled = await fill(db, count)
+        workspace_id, filled = await fill(db, count, scene)
         rebuilt = await rebuild_index(db)
-        timings = await time_queries(db, workspace_id, rounds)
+        timings = await time_queries(db, workspace_id, rounds, scene)
     finally:
-        await db.dispose()
+        await db.dispose()  # the server gets the database to itself
     p50, p95 = percentile(timings, 50), percentile(timings, 95)
     print(
         f"{name:<10} {count} lessons: inserted (with index) in {filled:.1f} s, "
         f"index rebuilt in {rebuilt:.1f} s; {len(timings)} searches: p50 {p50:.1f} ms, "
         f"p95 {p95:.1f} ms, max {max(timings):.1f} ms, mean {statistics.mean(timings):.1f} ms "
         f"(goal p95 ≤ {goal_ms:.0f} ms: {'met' if p95 <= goal_ms else 'MISSED'})"
+    )
+    run = await bench_endpoint(url, emu, scene, rounds)
+    acks = run.timings
+    print(
+        f"{'':<10} through HTTP (doughnut run, signed /lessons): {len(acks)} acks: "
+        f"p50 {percentile(acks, 50):.1f} ms, p95 {percentile(acks, 95):.1f} ms, "
+        f"max {max(acks):.1f} ms; nothing found {run.empty}, not served {run.refused} "
+        f"(ack budget 2500 ms: {'met' if max(acks) <= 2500 else 'MISSED'})"
     )
 
 
@@ -341,24 +466,39 @@ async def postgres_database(admin_url: str, sql: str) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--lessons", "--count", type=int, default=100_000, dest="lessons")
+    parser.add_argument("--quick", action="store_true", help="10,000 lessons")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    count = 10_000 if args.quick else args.lessons
+    emu = SlackEmulator(Workspace.with_sample_members())
+    await emu.start()
+    try:
+        ws = emu.state
+        scene = Scene(ws.team_id, ws.user_by_name("alice").id, ws.channel_by_name("general").id)
+        await bench_all(count, args.rounds, args.postgres_url, emu, scene)
+    finally:
+        await emu.stop()
+
+
+async def bench_all(
+    count: int, rounds: int, postgres_url: str, emu: SlackEmulator, scene: Scene
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await bench("SQLite", url, args.count, args.rounds, goal_ms=20)
+        await bench("SQLite", url, count, rounds, 20, emu, scene)
     name = f"doughnut_bench_search_{secrets.token_hex(3)}"
     try:
-        await postgres_database(args.postgres_url, f'CREATE DATABASE "{name}"')
+        await postgres_database(postgres_url, f'CREATE DATABASE "{name}"')
     except Exception as error:  # no PostgreSQL here: the SQLite figure stands alone
         print(f"PostgreSQL skipped ({type(error).__name__}: {error})")
         return
     try:
-        pg_url = args.postgres_url.rsplit("/", 1)[0].replace("postgresql:", "postgresql+asyncpg:")
-        await bench("PostgreSQL", f"{pg_url}/{name}", args.count, args.rounds, goal_ms=80)
+        pg_url = postgres_url.rsplit("/", 1)[0].replace("postgresql:", "postgresql+asyncpg:")
+        await bench("PostgreSQL", f"{pg_url}/{name}", count, rounds, 80, emu, scene)
     finally:
-        await postgres_database(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await postgres_database(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
