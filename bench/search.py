@@ -366,8 +366,8 @@ def signed_lessons(emu: SlackEmulator, scene: Scene, question: str) -> tuple[byt
 @dataclass
 class HttpRun:
     timings: list[float]
-    refused: int = 0  # not a 200 with a results page: not served, or an error
-    empty: int = 0  # served, but nothing found (the lessons are not visible there?)
+    refused: int = 0  # neither a results page nor "nothing found": not served, or an error
+    empty: int = 0  # served, but nothing found (the lessons not this team's, or not visible)
 
 
 async def time_endpoint(url: str, emu: SlackEmulator, scene: Scene, rounds: int) -> HttpRun:
@@ -382,9 +382,10 @@ async def time_endpoint(url: str, emu: SlackEmulator, scene: Scene, rounds: int)
                 reply = await resp.json(content_type=None) if resp.status == 200 else {}
             elapsed = (time.perf_counter() - started) * 1000
             lead = str((reply or {}).get("text", ""))
-            if not lead.startswith(("*Lessons for", "*Recent validated")):
-                run.empty += lead != "" and resp.status == 200
-                run.refused += lead == "" or resp.status != 200
+            if lead.startswith(("Nothing in the book", "No validated practices")):
+                run.empty += 1
+            elif not lead.startswith(("*Lessons for", "*Recent validated")):
+                run.refused += 1  # another team's refusal, an error, a timeout page
             return elapsed
 
         for question in HTTP_QUESTIONS:  # warm up: auth.test, imports, caches
