@@ -354,3 +354,21 @@ async def test_a_decision_made_in_a_channel_leaves_the_home_tab_alone(bot: Bot) 
     await submit_note(bot, bob, "Any on-call rotation")
 
     assert len(bot.emu.calls_to("views.publish")) == published
+
+
+async def test_i_used_this_on_the_home_tab_refreshes_it(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, alice, bob)
+    practice = await capture(bot, carol, general, "Write the agenda first", community_id=sre)
+    uow = unit_of_work(bot)
+    await lessons.validate(uow, practice.id, lessons.Viewer(alice, general), "Every meeting")
+    await uow.finish(ok=True)
+    bobs = await home_of(bot, bob)
+    assert "not reused yet" in part(bobs, "Recent validated practices")
+
+    await bot.driver.click(bob, bobs, ids.USED_ACTION)
+    await submit_note(bot, bob, "Our retro went well")
+
+    recent = part(bot.state.home_views[bob], "Recent validated practices")
+    assert "Write the agenda first" in recent and "not reused yet" not in recent
