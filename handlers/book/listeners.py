@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import Block, FormValues, field_errors
 from bot.core import lessons
 from bot.core.lessons import Verdict, Viewer
+from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
@@ -118,22 +119,34 @@ async def open_used(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient)
 
 class Decisions:
     """A review, "I used this" (or taking it back) and Publish. Made from the Home tab, each
-    queues the person's fresh Home tab, so the lesson leaves their queue at once."""
+    refreshes the person's Home tab once the decision has committed, so the lesson leaves
+    their queue at once."""
 
     def __init__(self, home: HomeTab) -> None:
         self._home = home
 
-    async def _viewer(
-        self, client: AsyncWebClient, user_id: str, on_home: bool
-    ) -> HomeViewer | None:
-        # Read before the database: a Slack read holds no lock.
-        return await self._home.viewer(client, user_id) if on_home else None
+    def _refresh(
+        self, uow: UnitOfWork, client: AsyncWebClient, user_id: str, on_home: bool
+    ) -> None:
+        """After the commit and the ack: read the person's channels, then publish their tab.
 
-    async def _refresh(self, uow: UnitOfWork, viewer: HomeViewer | None) -> None:
-        if viewer is not None:
-            # The Home tab is built from committed reads: the decision commits first.
-            await uow.commit()
-            await self._home.publish(uow, viewer)
+        Built from committed reads in a unit of work of its own; no Slack call holds up the ack.
+        """
+        if not on_home:
+            return
+        deps, installation, token = uow.deps, uow.installation, client.token
+
+        async def refresh() -> None:
+            later = UnitOfWork(deps, installation)
+            viewer = await self._home.viewer(with_token(deps.outbox_client, token), user_id)
+            try:
+                await self._home.publish(later, viewer)
+            except BaseException:
+                await later.finish(ok=False)
+                raise
+            await later.finish(ok=True)
+
+        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
 
     async def submit_review(
         self,
@@ -155,7 +168,6 @@ class Decisions:
             await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
             return
         note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
-        viewer = await self._viewer(client, user_id, views.opened_from_home(view))
         decided = await decide(uow, lesson_id, Viewer(user_id, channel_id), note)
         if decided.verdict in (Verdict.NOTE_REQUIRED, Verdict.NOTE_TOO_LONG):
             await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[decided.verdict]}))
@@ -169,7 +181,7 @@ class Decisions:
             await uow.deliver(
                 "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
             )
-        await self._refresh(uow, viewer)
+        self._refresh(uow, client, user_id, views.opened_from_home(view))
         await ack(response_action="update", view=views.decided_notice(kind, lesson))
 
     async def submit_used(
@@ -188,7 +200,6 @@ class Decisions:
             return
         note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
         on_home = views.opened_from_home(view)
-        viewer = await self._viewer(client, user_id, on_home)
         used = await lessons.mark_used(uow, lesson_id, Viewer(user_id, channel_id), note)
         if used.verdict is Verdict.NOTE_TOO_LONG:
             await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[used.verdict]}))
@@ -207,7 +218,7 @@ class Decisions:
                     {"channel": lesson.author_id, **told},
                     channel=lesson.author_id,
                 )
-            await self._refresh(uow, viewer)
+            self._refresh(uow, client, user_id, on_home)
             await ack(response_action="update", view=views.used_notice(lesson))
 
     async def submit_unuse(
@@ -224,12 +235,11 @@ class Decisions:
         if lesson_id is None:
             await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
             return
-        viewer = await self._viewer(client, user_id, views.opened_from_home(view))
         removed = await lessons.unmark_used(uow, lesson_id, Viewer(user_id, channel_id))
         if removed.lesson is None:
             await ack(response_action="update", view=views.refusal(removed.verdict))
             return
-        await self._refresh(uow, viewer)
+        self._refresh(uow, client, user_id, views.opened_from_home(view))
         await ack(response_action="update", view=views.unused_notice(removed.lesson))
 
     async def publish(
@@ -246,11 +256,10 @@ class Decisions:
         if lesson_id is None:
             await ack()
             return
-        viewer = await self._viewer(client, user_id, _on_home(body))
         done = await lessons.publish(uow, lesson_id, Viewer(user_id, channel_id))
         if done.done and done.lesson is not None:
             text = views.published_text(done.lesson)
-            await self._refresh(uow, viewer)
+            self._refresh(uow, client, user_id, _on_home(body))
         else:
             text = views.publish_refused(done.verdict)
         await _tell(uow, user_id, text)
