@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -65,6 +65,7 @@ class UnitOfWork:
         self.failed = False
         # The team of whoever acted: an org-wide token needs it on many Web API calls.
         self.acting_team_id: str | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     def expect_event(self, event_id: str) -> None:
         """This request delivers an event: claim its id before anything else is written."""
@@ -158,22 +159,29 @@ class UnitOfWork:
         self._wrote_deliveries = True
 
     async def commit(self) -> None:
-        if self._session is None:
-            return
-        session, self._session = self._session, None
-        try:
-            await session.commit()
-        finally:
-            await close_quickly(session)
+        if self._session is not None:
+            session, self._session = self._session, None
+            try:
+                await session.commit()
+            finally:
+                await close_quickly(session)
         if self._wrote_deliveries:
             self._wrote_deliveries = False
             self.deps.wake_outbox()
+        done, self._after_commit = self._after_commit, []
+        for callback in done:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this unit of work has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     async def rollback(self) -> None:
         if self._session is None:
             return
         session, self._session = self._session, None
         self._wrote_deliveries = False
+        self._after_commit = []
         self._workspace = None  # it may have been created in the rolled-back transaction
         await close_quickly(session)  # closing rolls back; bounded, for a silent database
 

@@ -153,9 +153,11 @@ class Bot:
     outbox: OutboxSender
 
     async def settle(self) -> None:
-        """Send everything the bot queued (the leader's outbox sender, run to empty), and
-        deliver the events its own posts raise; a bot that answers itself never settles."""
+        """Finish the work after the acks, send everything the bot queued (the leader's outbox
+        sender, run to empty), and deliver the events its own posts raise; a bot that answers
+        itself never settles."""
         for _ in range(50):
+            await self.app.deps.after_ack.idle()  # work handed off after an ack queues more
             sent = await self.outbox.drain_once()
             heard = await self.driver.deliver_raised()
             if sent == 0 and not heard:

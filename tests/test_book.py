@@ -321,3 +321,54 @@ async def test_home_keeps_within_slacks_block_budget_with_many_lessons(bot: Bot)
     assert "_and 25 more" in part(home, "Your lessons")
     assert "_and 25 more" in part(home, "Waiting for your review")  # alice's are validated
     assert "_and 7 more" in part(home, "Recent validated practices")
+
+
+async def test_a_decision_made_on_the_home_tab_refreshes_it(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, alice, bob)
+    await capture(bot, carol, general, "Page the on-call twice", community_id=sre)
+    bobs = await home_of(bot, bob)
+    assert "Page the on-call twice" in part(bobs, "Waiting for your review")
+    published = len(bot.emu.calls_to("views.publish"))
+
+    await bot.driver.click(bob, bobs, ids.VALIDATE_ACTION)
+    await submit_note(bot, bob, "Any on-call rotation")
+
+    # Without reopening the tab: Slack got bob's fresh Home tab.
+    assert len(bot.emu.calls_to("views.publish")) == published + 1
+    fresh = bot.state.home_views[bob]
+    assert "Page the on-call twice" not in part(fresh, "Waiting for your review")
+    assert "Page the on-call twice" in part(fresh, "Recent validated practices")
+
+
+async def test_a_decision_made_in_a_channel_leaves_the_home_tab_alone(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, alice, bob)
+    await capture(bot, carol, general, "Page the on-call twice", community_id=sre)
+    published = len(bot.emu.calls_to("views.publish"))
+
+    answer = await search(bot, bob, general, "on-call")
+    await bot.driver.click(bob, answer, ids.VALIDATE_ACTION)
+    await submit_note(bot, bob, "Any on-call rotation")
+
+    assert len(bot.emu.calls_to("views.publish")) == published
+
+
+async def test_i_used_this_on_the_home_tab_refreshes_it(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, alice, bob)
+    practice = await capture(bot, carol, general, "Write the agenda first", community_id=sre)
+    uow = unit_of_work(bot)
+    await lessons.validate(uow, practice.id, lessons.Viewer(alice, general), "Every meeting")
+    await uow.finish(ok=True)
+    bobs = await home_of(bot, bob)
+    assert "not reused yet" in part(bobs, "Recent validated practices")
+
+    await bot.driver.click(bob, bobs, ids.USED_ACTION)
+    await submit_note(bot, bob, "Our retro went well")
+
+    recent = part(bot.state.home_views[bob], "Recent validated practices")
+    assert "Write the agenda first" in recent and "not reused yet" not in recent

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.registry import Capability, HelpEntry, HomeSection, Registry
 from handlers.book import ids, listeners, views
+from handlers.home.listeners import HomeTab
 
 
 def register(app: Any, registry: Registry) -> None:
@@ -23,11 +24,12 @@ def register(app: Any, registry: Registry) -> None:
     app.action(ids.MORE_ACTION)(listeners.more)
     for action_id in ids.REVIEW_ACTIONS:
         app.action(action_id)(listeners.open_review)
-    app.view_submission(ids.REVIEW_VIEW)(listeners.submit_review)
+    decisions = listeners.Decisions(HomeTab(registry))
+    app.view_submission(ids.REVIEW_VIEW)(decisions.submit_review)
     app.action(ids.USED_ACTION)(listeners.open_used)
-    app.view_submission(ids.USED_VIEW)(listeners.submit_used)
-    app.view_submission(ids.UNUSE_VIEW)(listeners.submit_unuse)
-    app.action(ids.PUBLISH_ACTION)(listeners.publish)
+    app.view_submission(ids.USED_VIEW)(decisions.submit_used)
+    app.view_submission(ids.UNUSE_VIEW)(decisions.submit_unuse)
+    app.action(ids.PUBLISH_ACTION)(decisions.publish)
     app.event("app_mention")(listeners.Mentions().answer)
 
 

@@ -15,10 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import Block, FormValues, field_errors
 from bot.core import lessons
 from bot.core.lessons import Verdict, Viewer
+from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
 from handlers.help.listeners import PERSON_SUBTYPES
+from handlers.home.listeners import HomeTab
 from storage.models import DecisionKind
 
 DECIDE = {
@@ -39,6 +41,11 @@ def _channel_of(body: dict[str, Any]) -> str | None:
 def _lesson_id(body: dict[str, Any]) -> int | None:
     value = ((body.get("actions") or [{}])[0]).get("value", "")
     return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _on_home(body: dict[str, Any]) -> bool:
+    """Whether a button was clicked on the Home tab."""
+    return (body.get("view") or {}).get("type") == "home"
 
 
 async def _tell(uow: UnitOfWork, user_id: str, text: str) -> None:
@@ -85,40 +92,10 @@ async def open_review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClien
     if lesson_id is None or action_id not in views.REVIEW:
         await ack()
         return
-    modal = views.review_modal(views.REVIEW[action_id], lesson_id, _channel_of(body))
+    kind = views.REVIEW[action_id]
+    modal = views.review_modal(kind, lesson_id, _channel_of(body), _on_home(body))
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
     await ack()
-
-
-async def submit_review(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    uow: UnitOfWork = context["uow"]
-    user_id = body["user"]["id"]
-    lesson_id, channel_id, kind_value = views.read_metadata(view)
-    try:
-        kind = DecisionKind(kind_value)
-        decide = DECIDE[kind]
-    except (ValueError, KeyError):
-        lesson_id = None
-    if lesson_id is None:
-        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
-        return
-    note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
-    decided = await decide(uow, lesson_id, Viewer(user_id, channel_id), note)
-    if decided.verdict in (Verdict.NOTE_REQUIRED, Verdict.NOTE_TOO_LONG):
-        await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[decided.verdict]}))
-        return
-    if not decided.done or decided.lesson is None:
-        await ack(response_action="update", view=views.refusal(decided.verdict))
-        return
-    lesson = decided.lesson
-    if lesson.author_id != user_id:
-        told = views.author_told(kind, lesson, user_id, note)
-        await uow.deliver(
-            "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
-        )
-    await ack(response_action="update", view=views.decided_notice(kind, lesson))
 
 
 # ---- I used this ------------------------------------------------------------------------------
@@ -129,72 +106,164 @@ async def open_used(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient)
     if lesson_id is None:
         await ack()
         return
-    modal = views.used_modal(lesson_id, _channel_of(body))
+    modal = views.used_modal(lesson_id, _channel_of(body), _on_home(body))
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
     await ack()
-
-
-async def submit_used(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    uow: UnitOfWork = context["uow"]
-    user_id = body["user"]["id"]
-    lesson_id, channel_id, _ = views.read_metadata(view)
-    if lesson_id is None:
-        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
-        return
-    note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
-    used = await lessons.mark_used(uow, lesson_id, Viewer(user_id, channel_id), note)
-    if used.verdict is Verdict.NOTE_TOO_LONG:
-        await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[used.verdict]}))
-    elif used.verdict is Verdict.ALREADY:
-        # Once per person: offer to take it back instead.
-        await ack(response_action="update", view=views.unuse_modal(lesson_id, channel_id))
-    elif not used.done or used.lesson is None:
-        await ack(response_action="update", view=views.refusal(used.verdict))
-    else:
-        lesson = used.lesson
-        if lesson.author_id != user_id:
-            told = views.used_told(lesson, user_id, note)
-            await uow.deliver(
-                "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
-            )
-        await ack(response_action="update", view=views.used_notice(lesson))
-
-
-async def submit_unuse(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    uow: UnitOfWork = context["uow"]
-    lesson_id, channel_id, _ = views.read_metadata(view)
-    if lesson_id is None:
-        await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
-        return
-    removed = await lessons.unmark_used(uow, lesson_id, Viewer(body["user"]["id"], channel_id))
-    if removed.lesson is None:
-        await ack(response_action="update", view=views.refusal(removed.verdict))
-        return
-    await ack(response_action="update", view=views.unused_notice(removed.lesson))
 
 
 # ---- Publish ----------------------------------------------------------------------------------
 
 
-async def publish(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    """The author makes a private-channel lesson visible everywhere."""
-    uow: UnitOfWork = context["uow"]
-    user_id, channel_id = body["user"]["id"], _channel_of(body)
-    lesson_id = _lesson_id(body)
-    if lesson_id is None:
+# ---- What the submissions and Publish decide --------------------------------------------------
+
+
+class Decisions:
+    """A review, "I used this" (or taking it back) and Publish. Made from the Home tab, each
+    refreshes the person's Home tab once the decision has committed, so the lesson leaves
+    their queue at once."""
+
+    def __init__(self, home: HomeTab) -> None:
+        self._home = home
+
+    def _refresh(
+        self, uow: UnitOfWork, client: AsyncWebClient, user_id: str, on_home: bool
+    ) -> None:
+        """After the commit and the ack: read the person's channels, then publish their tab.
+
+        Built from committed reads in a unit of work of its own; no Slack call holds up the ack.
+        """
+        if not on_home:
+            return
+        deps, installation, token = uow.deps, uow.installation, client.token
+
+        async def refresh() -> None:
+            later = UnitOfWork(deps, installation)
+            viewer = await self._home.viewer(with_token(deps.outbox_client, token), user_id)
+            try:
+                await self._home.publish(later, viewer)
+            except BaseException:
+                await later.finish(ok=False)
+                raise
+            await later.finish(ok=True)
+
+        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
+
+    async def submit_review(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        uow: UnitOfWork = context["uow"]
+        user_id = body["user"]["id"]
+        lesson_id, channel_id, kind_value = views.read_metadata(view)
+        try:
+            kind = DecisionKind(kind_value)
+            decide = DECIDE[kind]
+        except (ValueError, KeyError):
+            lesson_id = None
+        if lesson_id is None:
+            await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+            return
+        note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
+        decided = await decide(uow, lesson_id, Viewer(user_id, channel_id), note)
+        if decided.verdict in (Verdict.NOTE_REQUIRED, Verdict.NOTE_TOO_LONG):
+            await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[decided.verdict]}))
+            return
+        if not decided.done or decided.lesson is None:
+            await ack(response_action="update", view=views.refusal(decided.verdict))
+            return
+        lesson = decided.lesson
+        if lesson.author_id != user_id:
+            told = views.author_told(kind, lesson, user_id, note)
+            await uow.deliver(
+                "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
+            )
+        self._refresh(uow, client, user_id, views.opened_from_home(view))
+        await ack(response_action="update", view=views.decided_notice(kind, lesson))
+
+    async def submit_used(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        uow: UnitOfWork = context["uow"]
+        user_id = body["user"]["id"]
+        lesson_id, channel_id, _ = views.read_metadata(view)
+        if lesson_id is None:
+            await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+            return
+        note = FormValues(view["state"]["values"]).text(ids.NOTE_BLOCK, ids.NOTE_ACTION)
+        on_home = views.opened_from_home(view)
+        used = await lessons.mark_used(uow, lesson_id, Viewer(user_id, channel_id), note)
+        if used.verdict is Verdict.NOTE_TOO_LONG:
+            await ack(**field_errors({ids.NOTE_BLOCK: views.REFUSED[used.verdict]}))
+        elif used.verdict is Verdict.ALREADY:
+            # Once per person: offer to take it back instead.
+            modal = views.unuse_modal(lesson_id, channel_id, on_home)
+            await ack(response_action="update", view=modal)
+        elif not used.done or used.lesson is None:
+            await ack(response_action="update", view=views.refusal(used.verdict))
+        else:
+            lesson = used.lesson
+            if lesson.author_id != user_id:
+                told = views.used_told(lesson, user_id, note)
+                await uow.deliver(
+                    "chat.postMessage",
+                    {"channel": lesson.author_id, **told},
+                    channel=lesson.author_id,
+                )
+            self._refresh(uow, client, user_id, on_home)
+            await ack(response_action="update", view=views.used_notice(lesson))
+
+    async def submit_unuse(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        uow: UnitOfWork = context["uow"]
+        user_id = body["user"]["id"]
+        lesson_id, channel_id, _ = views.read_metadata(view)
+        if lesson_id is None:
+            await ack(response_action="update", view=views.refusal(Verdict.NOT_FOUND))
+            return
+        removed = await lessons.unmark_used(uow, lesson_id, Viewer(user_id, channel_id))
+        if removed.lesson is None:
+            await ack(response_action="update", view=views.refusal(removed.verdict))
+            return
+        self._refresh(uow, client, user_id, views.opened_from_home(view))
+        await ack(response_action="update", view=views.unused_notice(removed.lesson))
+
+    async def publish(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        """The author makes a private-channel lesson visible everywhere."""
+        uow: UnitOfWork = context["uow"]
+        user_id, channel_id = body["user"]["id"], _channel_of(body)
+        lesson_id = _lesson_id(body)
+        if lesson_id is None:
+            await ack()
+            return
+        done = await lessons.publish(uow, lesson_id, Viewer(user_id, channel_id))
+        if done.done and done.lesson is not None:
+            text = views.published_text(done.lesson)
+            self._refresh(uow, client, user_id, _on_home(body))
+        else:
+            text = views.publish_refused(done.verdict)
+        await _tell(uow, user_id, text)
         await ack()
-        return
-    done = await lessons.publish(uow, lesson_id, Viewer(user_id, channel_id))
-    if done.done and done.lesson is not None:
-        text = views.published_text(done.lesson)
-    else:
-        text = views.publish_refused(done.verdict)
-    await _tell(uow, user_id, text)
-    await ack()
 
 
 # ---- @Doughnut <question> ---------------------------------------------------------------------

@@ -186,8 +186,19 @@ def results(
 # ---- Modals -----------------------------------------------------------------------------------
 
 
-def _metadata(lesson_id: int, channel_id: str | None, kind: str = "") -> str:
-    return json.dumps({"lesson": lesson_id, "channel": channel_id, "kind": kind})
+def _metadata(lesson_id: int, channel_id: str | None, kind: str = "", home: bool = False) -> str:
+    data: dict[str, Any] = {"lesson": lesson_id, "channel": channel_id, "kind": kind}
+    if home:
+        data["home"] = True
+    return json.dumps(data)
+
+
+def opened_from_home(view: dict[str, Any]) -> bool:
+    """Whether a modal was opened from the Home tab (which then wants refreshing)."""
+    try:
+        return json.loads(view.get("private_metadata") or "{}").get("home") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def read_metadata(view: dict[str, Any]) -> tuple[int | None, str | None, str]:
@@ -200,12 +211,14 @@ def read_metadata(view: dict[str, Any]) -> tuple[int | None, str | None, str]:
         return None, None, ""
 
 
-def review_modal(kind: DecisionKind, lesson_id: int, channel_id: str | None) -> dict[str, Any]:
+def review_modal(
+    kind: DecisionKind, lesson_id: int, channel_id: str | None, home: bool = False
+) -> dict[str, Any]:
     title, label, submit, hint = REVIEW_FORM[kind]
     return {
         "type": "modal",
         "callback_id": ids.REVIEW_VIEW,
-        "private_metadata": _metadata(lesson_id, channel_id, kind.value),
+        "private_metadata": _metadata(lesson_id, channel_id, kind.value, home),
         "title": plain(title),
         "submit": plain(submit),
         "close": plain("Cancel"),
@@ -216,11 +229,11 @@ def review_modal(kind: DecisionKind, lesson_id: int, channel_id: str | None) -> 
     }  # fmt: skip
 
 
-def used_modal(lesson_id: int, channel_id: str | None) -> dict[str, Any]:
+def used_modal(lesson_id: int, channel_id: str | None, home: bool = False) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.USED_VIEW,
-        "private_metadata": _metadata(lesson_id, channel_id),
+        "private_metadata": _metadata(lesson_id, channel_id, home=home),
         "title": plain("I used this"),
         "submit": plain("Save"),
         "close": plain("Cancel"),
@@ -232,12 +245,12 @@ def used_modal(lesson_id: int, channel_id: str | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def unuse_modal(lesson_id: int, channel_id: str | None) -> dict[str, Any]:
+def unuse_modal(lesson_id: int, channel_id: str | None, home: bool = False) -> dict[str, Any]:
     """Clicked again: you already said you used it; take it back?"""
     return {
         "type": "modal",
         "callback_id": ids.UNUSE_VIEW,
-        "private_metadata": _metadata(lesson_id, channel_id),
+        "private_metadata": _metadata(lesson_id, channel_id, home=home),
         "title": plain("I used this"),
         "submit": plain("Remove it"),
         "close": plain("Keep it"),

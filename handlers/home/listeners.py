@@ -64,16 +64,24 @@ class HomeTab:
             room -= len(part)
         return {"type": "home", "blocks": blocks}
 
+    async def viewer(self, client: AsyncWebClient, user_id: str) -> HomeViewer:
+        """Call before the database: a Slack read holds no lock."""
+        return HomeViewer(user_id, await channels_of(client, user_id))
+
+    async def publish(self, uow: UnitOfWork, viewer: HomeViewer) -> None:
+        """Queue the person's fresh Home tab (a newer one replaces one not sent yet)."""
+        view = await self.view(uow, viewer)
+        await uow.deliver(
+            "views.publish",
+            {"user_id": viewer.user_id, "view": view},
+            coalesce_key=f"home:{viewer.user_id}",
+        )
+
     async def opened(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         if event.get("tab") != "home":
             return
-        user_id = event["user"]
-        # Before the database: a Slack read holds no lock, and the event's claim comes first.
-        viewer = HomeViewer(user_id, await channels_of(client, user_id))
-        uow: UnitOfWork = context["uow"]
-        view = await self.view(uow, viewer)
-        await uow.deliver(
-            "views.publish", {"user_id": user_id, "view": view}, coalesce_key=f"home:{user_id}"
-        )
+        # Before the database: the event's claim comes first.
+        viewer = await self.viewer(client, event["user"])
+        await self.publish(context["uow"], viewer)
