@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import lessons
+from bot.core.communities import SetupForm, save_setup
 from bot.core.lessons import LessonView
 from bot.emulator import Message
 from handlers.book import ids
@@ -148,18 +149,20 @@ async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot)
     sre = await lesson_community(bot, general, alice, bob)
     lesson = await capture(bot, alice, general, community_id=sre)
 
-    # Carol is no reviewer: the button (say, on an old message) opens the form, which refuses.
+    # Carol is no reviewer: the button (say, on an old message) refuses at once, before any note.
     await bot.driver.click(carol, bot.shown_button(ids.VALIDATE_ACTION, value=str(lesson.id)),
                            ids.VALIDATE_ACTION)  # fmt: skip
-    await submit_note(bot, carol, "Looks fine to me")
-    refused = bot.state.modal_stack(carol)[-1]
+    [refused] = bot.state.modal_stack(carol)
     assert "Only the reviewers and coordinators" in str(refused["blocks"])
+    assert [b["type"] for b in refused["blocks"]] == ["section"] and not refused.get("submit")
     assert (await status_of(bot, lesson.id, carol)).status is LessonStatus.CAPTURED
 
-    # Bob reviews: he sees the buttons; a note is required.
+    # Bob reviews: he sees the buttons; the note modal opens; a note is required.
     answer = await search(bot, bob, general, "rollback")
     assert buttons(answer, ids.VALIDATE_ACTION) == [str(lesson.id)]
     await bot.driver.click(bob, answer, ids.VALIDATE_ACTION)
+    [form] = bot.state.modal_stack(bob)
+    assert form["callback_id"] == ids.REVIEW_VIEW and ids.NOTE_BLOCK in str(form["blocks"])
     assert (await submit_note(bot, bob, "  "))["response_action"] == "errors"
     assert (await status_of(bot, lesson.id, bob)).status is LessonStatus.CAPTURED
     await submit_note(bot, bob, "Any team deploying on Fridays")
@@ -171,6 +174,25 @@ async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot)
     [dm] = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
     assert f"<@{bob}> validated your lesson" in dm.text
     assert "Any team deploying on Fridays" in str(dm.blocks)
+
+
+async def test_a_reviewer_dropped_while_writing_the_note_is_refused_on_submit(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    sre = await lesson_community(bot, general, alice, bob)
+    lesson = await capture(bot, alice, general, community_id=sre)
+    await bot.driver.click(bob, await search(bot, bob, general, "rollback"), ids.RETIRE_ACTION)
+    assert bot.state.modal_stack(bob)[-1]["callback_id"] == ids.REVIEW_VIEW
+
+    # Meanwhile the coordinator takes Bob off the reviewers: the submission checks again.
+    uow = unit_of_work(bot)
+    form = SetupForm(name="SRE", description="", timezone="UTC", coordinators=[alice],
+                     reviewers=[])  # fmt: skip
+    assert (await save_setup(uow, alice, general, form, editing=True, is_private=False)).saved
+    await uow.finish(ok=True)
+
+    await submit_note(bot, bob, "Superseded")
+    assert "Only the reviewers and coordinators" in str(bot.state.modal_stack(bob)[-1]["blocks"])
+    assert (await status_of(bot, lesson.id, bob)).status is LessonStatus.CAPTURED
 
 
 async def test_needs_work_tells_the_author_and_retire_needs_a_reason(bot: Bot) -> None:

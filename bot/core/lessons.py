@@ -514,6 +514,26 @@ async def retire(uow: UnitOfWork, lesson_id: int, viewer: Viewer, reason: str) -
     return await _decide(uow, DecisionKind.RETIRE, lesson_id, viewer, reason)
 
 
+async def may_decide(uow: UnitOfWork, lesson_id: int, viewer: Viewer) -> Verdict:
+    """Whether this person may review this lesson, asked when a review button is clicked so a
+    non-reviewer is refused before typing a note (the submission checks again: roles change).
+
+    DONE, NOT_FOUND, NO_COMMUNITY or NOT_ALLOWED; one read, no write lock.
+    """
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return Verdict.NOT_FOUND
+        lesson = await queries.lesson_by_id(session, workspace.id, lesson_id)
+        if lesson is None or not _sees(lesson, viewer):
+            return Verdict.NOT_FOUND
+        if lesson.community_id is None:
+            return Verdict.NO_COMMUNITY
+        community = await session.get(Community, lesson.community_id)
+        if community is None:
+            return Verdict.NO_COMMUNITY
+        return Verdict.DONE if may_review(community, viewer.user_id) else Verdict.NOT_ALLOWED
+
+
 @dataclass(frozen=True)
 class DecisionView:
     kind: DecisionKind

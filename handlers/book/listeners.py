@@ -85,15 +85,24 @@ async def more(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -
 # ---- Review -----------------------------------------------------------------------------------
 
 
-async def open_review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-    """Validate, Needs work or Retire: the note first (who may decide is checked on submit)."""
+async def open_review(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """Validate, Needs work or Retire: who may decide is checked first, so a non-reviewer is
+    refused before typing a note; the submission checks again (a role may change meanwhile)."""
     lesson_id = _lesson_id(body)
     action_id = ((body.get("actions") or [{}])[0]).get("action_id")
     if lesson_id is None or action_id not in views.REVIEW:
         await ack()
         return
-    kind = views.REVIEW[action_id]
-    modal = views.review_modal(kind, lesson_id, _channel_of(body), _on_home(body))
+    uow: UnitOfWork = context["uow"]
+    channel_id = _channel_of(body)
+    allowed = await lessons.may_decide(uow, lesson_id, Viewer(body["user"]["id"], channel_id))
+    if allowed is Verdict.DONE:
+        kind = views.REVIEW[action_id]
+        modal = views.review_modal(kind, lesson_id, channel_id, _on_home(body))
+    else:
+        modal = views.refusal(allowed)
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
     await ack()
 
