@@ -59,6 +59,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from storage import outbox_queries as q
 from storage.db import Database
+from storage.deliveries import RESPONSE_URL
 from storage.outbox_queries import Lane, Lease
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ UNCLEAR_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailabl
 # Methods whose retry could post twice; each post carries its key so it can be found again.
 POSTS = q.POSTS
 UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
+# Where a response_url may point: Slack's hooks, or the Web API's own host (GovSlack, emulator).
+RESPONSE_HOSTS = ("https://hooks.slack.com/",)
 DEFAULT_RETRY_AFTER = 1.0
 # Why a delivery of a workspace that uninstalled the app is never sent.
 UNINSTALLED = "the workspace uninstalled the app"
@@ -445,12 +448,41 @@ class OutboxSender:
 
     async def _send(self, lease: Lease, auth: dict[str, str]) -> AsyncSlackResponse:
         payload = dict(lease.payload)
+        if lease.method == RESPONSE_URL:
+            return await self._respond(str(payload.get("url") or ""), payload.get("body") or {})
         if lease.method in POSTS:
             payload["metadata"] = with_delivery_key(payload.get("metadata"), lease.key)
         if lease.method in UPLOADS:
             return await self.client.files_upload_v2(**payload, **auth)
         # slack_sdk takes a `token` in the body as the call's bearer token, not as an argument.
         return await self.client.api_call(lease.method, json={**payload, **auth})
+
+    async def _respond(self, url: str, body: dict[str, Any]) -> AsyncSlackResponse:
+        """POST to an interaction's response_url (no token: the URL is the credential)."""
+        api_root = self.client.base_url.split("/api/", 1)[0] + "/"
+        if not url.startswith((*RESPONSE_HOSTS, api_root)):
+            raise SlackClientError("a response_url that is not Slack's")  # never sent anywhere else
+        session = self.client.session
+        own = session is None
+        session = session or aiohttp.ClientSession()
+        try:
+            async with session.post(url, json=body) as reply:
+                text = await reply.text()
+                status = reply.status
+        finally:
+            if own:
+                await session.close()
+        try:
+            data = json.loads(text) if text.strip().startswith("{") else {"ok": text == "ok"}
+        except ValueError:
+            data = {"ok": False, "error": text[:100]}
+        response = AsyncSlackResponse(
+            client=self.client, http_verb="POST", api_url=url, req_args={}, data=data,
+            headers={}, status_code=status,
+        )  # fmt: skip
+        if status != 200 or not data.get("ok", True):
+            raise SlackApiError("the response_url refused the message", response)
+        return response
 
     async def _find_posted(
         self, lease: Lease, since: datetime, auth: dict[str, str]

@@ -13,7 +13,10 @@ from storage.models import Delivery, DeliveryStatus, Priority
 from storage.outbox_queries import notify_outbox
 
 # Calls whose answer a person is looking at right now (their modal, their Home, their ephemeral).
-PERSONAL_METHODS = frozenset({"chat.postEphemeral", "views.publish", "views.update"})
+# Not a Web API method: a POST to an interaction's `response_url` (it reaches the person even
+# where the bot is not a member, unlike chat.postEphemeral).
+RESPONSE_URL = "response_url"
+PERSONAL_METHODS = frozenset({"chat.postEphemeral", "views.publish", "views.update", RESPONSE_URL})
 
 
 def lane_name(

@@ -80,6 +80,24 @@ async def test_five_a_page_and_more_shows_the_rest(bot: Bot) -> None:
     assert len(seen) == 7
 
 
+async def test_more_reaches_the_person_in_a_channel_the_bot_is_not_in(bot: Bot) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    for n in range(7):
+        await capture(bot, alice, general, f"Kafka lesson number {n}", tags=("kafka",))
+    quiet = bot.state.add_channel("quiet", members=[bob]).id  # public; the bot never joined
+
+    first = await search(bot, bob, quiet, "kafka")
+    await bot.driver.click(bob, first, ids.MORE_ACTION)
+    await bot.settle()
+
+    second = bot.state.ephemerals_for(bob, quiet)[-1]
+    assert second is not first
+    assert len(buttons(second, ids.USED_ACTION)) == 2
+    [call] = bot.emu.calls_to("response_url")
+    assert call.ok
+    assert bot.emu.calls_to("chat.postEphemeral") == []
+
+
 async def test_no_query_shows_recent_validated_and_most_reused(bot: Bot) -> None:
     alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
     empty = await search(bot, bob, general)

@@ -21,6 +21,7 @@ from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
 from handlers.help.listeners import PERSON_SUBTYPES
 from handlers.home.listeners import HomeTab
+from storage.deliveries import RESPONSE_URL
 from storage.models import DecisionKind
 
 DECIDE = {
@@ -76,7 +77,11 @@ async def more(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -
     page = await lessons.find_lessons(uow, text, Viewer(user_id, channel_id), offset=offset)
     reviews = await lessons.reviewing(uow, user_id)
     reply = views.results(page, text, user_id, reviews)
-    if channel_id:
+    if body.get("response_url"):
+        # Reaches the person even in a channel the bot is not in (an ephemeral would not).
+        answer = {**reply, "response_type": "ephemeral", "replace_original": False}
+        await uow.deliver(RESPONSE_URL, {"url": body["response_url"], "body": answer})
+    elif channel_id:
         payload = views.more_reply(reply, channel_id, user_id)
         await uow.deliver("chat.postEphemeral", payload, channel=channel_id)
     await ack()
