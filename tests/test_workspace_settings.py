@@ -111,3 +111,20 @@ async def test_settings_takes_no_words(bot: Bot) -> None:
     reply = await bot.driver.command(alice, bot.channel("general"), "/doughnut", "settings now")
     assert "takes no words" in str(reply.json)
     assert bot.state.modal_stack(alice) == []
+
+
+async def test_when_slack_cannot_say_who_is_an_admin_nothing_changes(bot: Bot) -> None:
+    alice, bob, carol = make_admin(bot, "alice"), bot.user("bob"), bot.user("carol")
+    modal = await open_settings(bot, alice)
+    bot.emu.fail("users.info", error="internal_error", status=500, times=10)
+    reply = await bot.driver.view_submission(alice, modal, reaction_values("star"))
+    assert reply.json["response_action"] == "errors"
+    assert "try again" in reply.json["errors"][ids.IDEA_REACTION_BLOCK]
+    # Opening it again says it could not be loaded, with a reference.
+    shown = await open_settings(bot, alice)
+    assert "could not be loaded" in str(shown["blocks"])
+
+    general = bot.channel("general")
+    message, _ = await bot.driver.say(bob, general, "Test the restore, not the backup.")
+    await bot.driver.react(carol, general, message.ts, "star")
+    assert await nominations_to(bot, bob) == 0
