@@ -128,3 +128,13 @@ async def test_when_slack_cannot_say_who_is_an_admin_nothing_changes(bot: Bot) -
     message, _ = await bot.driver.say(bob, general, "Test the restore, not the backup.")
     await bot.driver.react(carol, general, message.ts, "star")
     assert await nominations_to(bot, bob) == 0
+
+
+async def test_a_slow_admin_check_is_refused_with_a_field_error(bot: Bot) -> None:
+    alice = make_admin(bot, "alice")
+    modal = await open_settings(bot, alice)
+    bot.emu.slow_down("users.info", 2.2)  # past the submission's bound, not a timing assertion
+    reply = await bot.driver.view_submission(alice, modal, reaction_values("star"))
+    assert reply.json["response_action"] == "errors"
+    reopened = await open_settings(bot, alice)
+    assert "'bulb'" in str(reopened["blocks"])

@@ -8,6 +8,7 @@ forged, and nothing cached here knows who is an admin.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -27,6 +28,8 @@ from bot.unit_of_work import UnitOfWork
 from handlers.settings import ids, views
 
 log = logging.getLogger(__name__)
+
+SUBMIT_CHECK_TIMEOUT = 1.5  # seconds for users.info before the submission's ack
 
 
 async def admin(client: AsyncWebClient, user_id: str) -> Admin:
@@ -86,7 +89,9 @@ async def submit_settings(
         await ack(**field_errors({ids.IDEA_REACTION_BLOCK: settings.BAD_EMOJI}))
         return
     try:
-        who = await admin(client, user_id)  # within the inline client's timeout
+        # Bounded below the inline client's timeout: the write and commit still fit in 2.5 s.
+        async with asyncio.timeout(SUBMIT_CHECK_TIMEOUT):
+            who = await admin(client, user_id)
     except (TimeoutError, SlackApiError) as error:
         log.info("could not check a settings change: %r", error)
         await ack(**field_errors({ids.IDEA_REACTION_BLOCK: views.CHECK_FAILED}))
