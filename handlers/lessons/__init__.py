@@ -18,7 +18,10 @@ def register(app: Any, registry: Registry) -> None:
         ),
         HelpEntry("*Save as lesson*", "on a message's menu: a lesson from what was said"),
         HelpEntry("*Capture a lesson*", "in the shortcuts menu: the form, from anywhere"),
-        HelpEntry(":bulb: on a message", "asks its author whether to make it a lesson"),
+        HelpEntry(
+            ":bulb: on a message",
+            "asks its author whether to make it a lesson (`/doughnut settings` picks the emoji)",
+        ),
     ]
     registry.quick_actions.append(QuickAction("Capture a lesson", ids.HOME_CAPTURE_ACTION))
     app.command(ids.LESSON_COMMAND)(listeners.lesson_command)

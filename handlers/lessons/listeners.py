@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import FormValues, ephemeral, field_errors, notice_modal
-from bot.core import lessons
+from bot.core import lessons, settings
 from bot.core.lessons import LessonForm, LessonSource, UndoVerdict, Viewer
 from bot.deps import Deps
 from bot.failures import new_reference
@@ -352,16 +352,19 @@ async def submit_lesson(
     await ack(response_action="update", view=views.saved_modal(captured))
 
 
-async def is_idea_reaction(body: dict[str, Any]) -> bool:
-    """A listener matcher: the reaction is the idea emoji."""
-    return (body.get("event") or {}).get("reaction") == ids.IDEA_REACTION
+async def is_idea_reaction(body: dict[str, Any], context: AsyncBoltContext) -> bool:
+    """A listener matcher: the reaction is the workspace's idea emoji (a read, before the claim)."""
+    reaction = (body.get("event") or {}).get("reaction")
+    if not reaction or "uow" not in context:
+        return False
+    return reaction == await settings.idea_reaction(context["uow"])
 
 
 async def idea_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
     """The idea reaction on a message: its author is asked by DM, once per message."""
     item = event.get("item") or {}
     author_id = event.get("item_user")  # absent on some messages: then nothing happens
-    if event.get("reaction") != ids.IDEA_REACTION or item.get("type") != "message":
+    if item.get("type") != "message":  # the matcher checked the reaction
         return
     if not author_id or author_id == context.bot_user_id or not item.get("ts"):
         return

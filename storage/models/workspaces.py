@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, bool_false, int_pk, slack_id, timestamp
@@ -22,6 +24,11 @@ class Workspace(Base):
     is_enterprise_install: Mapped[bool_false]
     created_at: Mapped[timestamp]
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Per-workspace choices (bot/core/settings.py); a missing key means the default.
+    # JSONB on PostgreSQL: plain json has no `=` (Alembic compares the server default with it).
+    settings: Mapped[dict[str, Any]] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), server_default=text("'{}'"), default=dict
+    )
 
 
 class Member(Base):

@@ -1,0 +1,23 @@
+"""Workspace settings: `/doughnut settings`, the idea reaction (admins and owners change it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.registry import Capability, HelpEntry, Registry
+from handlers.settings import ids, listeners
+
+
+def register(app: Any, registry: Registry) -> None:
+    registry.subcommands.add("settings", listeners.settings_command)
+    registry.help.append(
+        HelpEntry("`/doughnut settings`", "the workspace's idea reaction (admins and owners)")
+    )
+    app.view_submission(ids.SETTINGS_VIEW)(listeners.submit_settings)
+
+
+CAPABILITY = Capability(
+    name="settings",
+    register=register,
+    scopes=("users:read",),  # users.info: is the person a workspace admin or owner
+)

@@ -1,0 +1,107 @@
+"""`/doughnut settings`: the workspace's idea reaction, changed by its admins and owners only.
+
+The modal opens inline (its trigger lives 3 s) and is filled after the ack, when Slack says
+(users.info) whether the person is an admin or owner. The submission asks again, inline and
+bounded by the inline client's timeout: a verdict carried in `private_metadata` could be
+forged, and nothing cached here knows who is an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import FormValues, ephemeral, field_errors, notice_modal
+from bot.core import settings
+from bot.core.settings import Admin
+from bot.deps import Deps
+from bot.failures import new_reference
+from bot.installations import with_token
+from bot.unit_of_work import UnitOfWork
+from handlers.settings import ids, views
+
+log = logging.getLogger(__name__)
+
+SUBMIT_CHECK_TIMEOUT = 1.5  # seconds for users.info before the submission's ack
+
+
+async def admin(client: AsyncWebClient, user_id: str) -> Admin:
+    user = (await client.users_info(user=user_id))["user"]
+    may = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    return Admin(user_id, may_change=may)
+
+
+async def fill_settings(uow: UnitOfWork, user_id: str, external_id: str, token: str | None) -> None:
+    """After the ack: the form for an admin or owner, the read-only notice for anyone else."""
+    client = with_token(uow.deps.outbox_client, token)
+    try:
+        who = await admin(client, user_id)
+        reaction = await settings.idea_reaction(uow)
+        view = views.settings_form(reaction) if who.may_change else views.read_only(reaction)
+    except Exception:
+        reference = new_reference()
+        log.exception("loading the settings failed (reference=%s)", reference)
+        view = notice_modal(views.LOADING_FAILED.format(reference=reference), views.TITLE)
+    try:
+        await client.views_update(view=view, external_id=external_id)
+    except SlackApiError as error:
+        # The person closed it, or it never opened.
+        log.info("the settings were not shown: %s", error.response.get("error"))
+
+
+async def settings_command(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    args: str = "",
+    **_: Any,
+) -> None:
+    if args:
+        await ack(**ephemeral(views.NO_WORDS))
+        return
+    external_id = f"settings-{secrets.token_hex(8)}"
+    # On a timeout the modal may still open; it is filled if it does.
+    with contextlib.suppress(TimeoutError):
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=views.loading_modal(external_id)
+        )
+    deps: Deps = context["deps"]
+    work = fill_settings(context["uow"], body["user_id"], external_id, context.client.token)
+    deps.after_ack.hand_off(work, what="settings form")
+    await ack()
+
+
+async def submit_settings(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    user_id = body["user"]["id"]
+    values = ((body.get("view") or {}).get("state") or {}).get("values")
+    text = FormValues(values).text(ids.IDEA_REACTION_BLOCK, ids.IDEA_REACTION_ACTION)
+    if settings.normalize_emoji(text) is None:
+        await ack(**field_errors({ids.IDEA_REACTION_BLOCK: settings.BAD_EMOJI}))
+        return
+    try:
+        # Bounded below the inline client's timeout: the write and commit still fit in 2.5 s.
+        async with asyncio.timeout(SUBMIT_CHECK_TIMEOUT):
+            who = await admin(client, user_id)
+    except (TimeoutError, SlackApiError) as error:
+        log.info("could not check a settings change: %r", error)
+        await ack(**field_errors({ids.IDEA_REACTION_BLOCK: views.CHECK_FAILED}))
+        return
+    uow: UnitOfWork = context["uow"]
+    if not who.may_change:
+        await ack(response_action="update", view=views.read_only(await settings.idea_reaction(uow)))
+        return
+    error = await settings.set_idea_reaction(uow, text, who)
+    if error:
+        await ack(**field_errors({ids.IDEA_REACTION_BLOCK: error}))
+        return
+    await ack(response_action="update", view=views.saved(settings.normalize_emoji(text) or ""))
