@@ -302,6 +302,9 @@ async def record_decision(
         decided_at=now,
     )
     session.add(decision)
+    if kind is not DecisionKind.PUBLISH:
+        lesson.review_kind, lesson.reviewed_by = kind, by_user
+        lesson.reviewed_at, lesson.review_note = now, note
     await session.flush()
     return decision
 

@@ -192,6 +192,11 @@ async def test_a_reviewer_validates_with_a_note_and_others_are_refused(bot: Bot)
     [dm] = [m for m in bot.state.history(bot.state.dm_channel(alice).id) if m.bot_id]
     assert f"<@{bob}> validated your lesson" in dm.text
     assert "Any team deploying on Fridays" in str(dm.blocks)
+    # Accountability: anyone who finds it sees who validated it, when, and where it applies.
+    found = await search(bot, carol, general, "rollback")
+    day = f"{bot.clock.now():%Y-%m-%d}"
+    shown = f"Validated by <@{bob}> on {day}: applies to Any team deploying on Fridays"
+    assert shown in str(found.blocks)
 
 
 async def test_a_reviewer_dropped_while_writing_the_note_is_refused_on_submit(bot: Bot) -> None:

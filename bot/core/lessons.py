@@ -71,6 +71,16 @@ class LessonSource:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Who reviewed a lesson last, when, and why (its applicability, note or reason)."""
+
+    kind: DecisionKind
+    by_user: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
 class LessonView:
     """A lesson as the surfaces show it (plain data, safe once the session is gone)."""
 
@@ -91,6 +101,7 @@ class LessonView:
     published: bool
     used_by: int  # distinct people who reused it
     used_in: int  # distinct channels they reused it in
+    review: Review | None = None  # the last review: who decided, when and why
 
     @property
     def recommendation(self) -> str:
@@ -116,6 +127,13 @@ def view_of(lesson: Lesson) -> LessonView:
         published=lesson.published,
         used_by=lesson.use_count,
         used_in=lesson.channel_count,
+        review=(
+            Review(
+                lesson.review_kind, lesson.reviewed_by, lesson.reviewed_at, lesson.review_note or ""
+            )
+            if lesson.review_kind and lesson.reviewed_by and lesson.reviewed_at
+            else None
+        ),
     )
 
 

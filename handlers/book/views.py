@@ -18,7 +18,15 @@ from bot.blocks import (
     section,
     text_input,
 )
-from bot.core.lessons import NOTE_MAX, Answer, HomeLessons, LessonView, SearchPage, Verdict
+from bot.core.lessons import (
+    NOTE_MAX,
+    Answer,
+    HomeLessons,
+    LessonView,
+    Review,
+    SearchPage,
+    Verdict,
+)
 from bot.text import channel_link, escape, mention
 from handlers.book import ids
 from storage.models import DecisionKind, LessonStatus, Visibility
@@ -128,6 +136,9 @@ def lesson_blocks(
         facts.append(link)
     if is_private(lesson):
         facts.append(":lock: seen only where it was captured")
+    blocks = [section(text), context(" · ".join(facts))]
+    if lesson.review is not None:
+        blocks.append(context(review_line(lesson.review)))
     value = str(lesson.id)
     buttons = [button("I used this", ids.USED_ACTION, value=value)]
     if is_private(lesson) and lesson.author_id == viewer_id:
@@ -137,7 +148,21 @@ def lesson_blocks(
             buttons.append(button("Validate", ids.VALIDATE_ACTION, value=value, style="primary"))
         buttons.append(button("Needs work", ids.NEEDS_WORK_ACTION, value=value))
         buttons.append(button("Retire", ids.RETIRE_ACTION, value=value, style="danger"))
-    return [section(text), context(" · ".join(facts)), actions(*buttons)]
+    return [*blocks, actions(*buttons)]
+
+
+REVIEWED = {
+    DecisionKind.VALIDATE: "Validated by {who} on {day}: applies to {note}",
+    DecisionKind.NEEDS_WORK: "Sent back by {who} on {day}: {note}",
+    DecisionKind.RETIRE: "Retired by {who} on {day}: {note}",
+}
+
+
+def review_line(review: Review) -> str:
+    """Who decided, when and why: the accountability a practice carries."""
+    template = REVIEWED.get(review.kind, "Reviewed by {who} on {day}: {note}")
+    note = escape(_cut(review.note, RECOMMENDATION_SHOWN)) or "no note"
+    return template.format(who=mention(review.by_user), day=f"{review.at:%Y-%m-%d}", note=note)
 
 
 def more_value(text: str, offset: int) -> str:

@@ -89,6 +89,12 @@ class Lesson(Base):
     # Distinct people and channels that reused it (kept by storage.lessons.count_uses).
     use_count: Mapped[int] = mapped_column(Integer, default=0)
     channel_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The last review (validate, needs work, retire), shown with the lesson: accountability.
+    # Every decision is also kept, in order, in `LessonDecision`.
+    review_kind: Mapped[DecisionKind | None] = mapped_column(_enum(DecisionKind))
+    reviewed_by: Mapped[str | None] = mapped_column(String(32))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
 
