@@ -30,6 +30,30 @@ SECRET = "bench-signing-secret"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def server_env(
+    api_url: str, bot_token: str, db_url: str, port: int, log_level: str
+) -> dict[str, str]:
+    """The environment of a benchmarked `doughnut run`: HTTP mode, against the local Slack."""
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": db_url,
+        "DOUGHNUT_PORT": str(port),
+        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
+        "LOG_LEVEL": log_level,
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    return env
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The value below which `p` percent of `values` fall (nearest rank on the sorted list)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -105,7 +129,7 @@ async def load(url: str, body: bytes, headers: dict[str, str], concurrency: int,
     return {
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p99": percentile(latencies, 99) * 1000,
         "n": len(latencies),
         "errors": errors,
     }
@@ -121,17 +145,8 @@ async def main(seconds: float, rounds: int) -> None:
         ("doughnut run", [sys.executable, "-m", "bot", "run"]),
     ):
         port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": emu.state.bot_token,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": emu.api_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-            "DOUGHNUT_PORT": str(port),
-            "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("SLACK_APP_TOKEN", None)
+        db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        env = server_env(emu.api_url, emu.state.bot_token, db_url, port, "WARNING")
         proc = await asyncio.create_subprocess_exec(*command, env=env, cwd=workdir)
         servers[name] = (f"http://127.0.0.1:{port}", proc)
     try:

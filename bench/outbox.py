@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, select  # noqa: E402
 
+from bench.ack import percentile  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.emulator import Workspace  # noqa: E402
 from bot.local_stack import local_stack  # noqa: E402
@@ -42,12 +43,6 @@ from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Delivery, DeliveryStatus, Priority  # noqa: E402
 from storage.models import Workspace as WorkspaceRow  # noqa: E402
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def latencies(db: Database, ids: list[int]) -> list[float]:

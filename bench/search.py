@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
 import secrets
 import statistics
@@ -38,7 +37,7 @@ import asyncpg  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench.ack import SECRET, free_port, wait_ready  # noqa: E402
+from bench.ack import SECRET, free_port, percentile, server_env, wait_ready  # noqa: E402
 from bot.emulator import SlackEmulator, Workspace  # noqa: E402
 from storage import lessons as queries  # noqa: E402
 from storage import workspaces  # noqa: E402
@@ -400,17 +399,7 @@ async def time_endpoint(url: str, emu: SlackEmulator, scene: Scene, rounds: int)
 async def bench_endpoint(db_url: str, emu: SlackEmulator, scene: Scene, rounds: int) -> HttpRun:
     """`doughnut run` in its own process on the generated database, against the emulator."""
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": emu.state.bot_token,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": emu.api_url,
-        "DATABASE_URL": db_url,
-        "DOUGHNUT_PORT": str(port),
-        "DOUGHNUT_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("SLACK_APP_TOKEN", None)
+    env = server_env(emu.api_url, emu.state.bot_token, db_url, port, "WARNING")
     with tempfile.TemporaryDirectory() as workdir:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", env=env, cwd=workdir
@@ -422,11 +411,6 @@ async def bench_endpoint(db_url: str, emu: SlackEmulator, scene: Scene, rounds: 
         finally:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), timeout=15)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def bench(

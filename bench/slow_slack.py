@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -22,12 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ack import free_port, wait_ready  # noqa: E402
+from bench.ack import SECRET, free_port, percentile, server_env, wait_ready  # noqa: E402
 from bot.emulator import SlackDriver, SlackEmulator, Workspace  # noqa: E402
 from bot.emulator.webapi import METHODS  # noqa: E402
 from handlers.communities import ids  # noqa: E402
 
-SECRET = "bench-signing-secret"
 GOAL = 2.5
 
 
@@ -53,7 +51,7 @@ async def timed(call: Awaitable[Any]) -> tuple[Any, float]:
 
 def summary(name: str, latencies: list[float], failures: int) -> str:
     ordered = sorted(latencies)
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
+    p99 = percentile(ordered, 99)
     verdict = "ok" if ordered[-1] <= GOAL and not failures else "OVER"
     return (
         f"{name:<22}{len(ordered):>4}{statistics.median(ordered) * 1000:>9.0f}"
@@ -85,17 +83,13 @@ async def main(count: int, delay: float) -> None:
     await emu.start()
     workdir = Path(tempfile.mkdtemp(prefix="doughnut-slow-slack-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": emu.state.bot_token,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": emu.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "DOUGHNUT_PORT": str(port),
-        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
-        "LOG_LEVEL": "ERROR",
-    }
-    env.pop("SLACK_APP_TOKEN", None)
+    env = server_env(
+        emu.api_url,
+        emu.state.bot_token,
+        f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        port,
+        "ERROR",
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=workdir
     )

@@ -29,14 +29,12 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ack import free_port, wait_ready  # noqa: E402
+from bench.ack import SECRET, free_port, percentile, server_env, wait_ready  # noqa: E402
 from bot.core.communities import SetupForm, apply_setup  # noqa: E402
 from bot.emulator import SlackDriver, SlackEmulator, Workspace  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.workspaces import get_or_create_workspace  # noqa: E402
-
-SECRET = "bench-signing-secret"
 
 
 async def prepare_database(url: str, ws: Workspace, channel: str) -> None:
@@ -125,7 +123,7 @@ async def burst(url: str, requests: list[tuple[bytes, dict]], rate: float) -> di
         "errors": sum(c for s, c in statuses.items() if s != 200),
         "statuses": statuses,  # type: ignore[dict-item]
         "p50": latencies[len(latencies) // 2] * 1000,
-        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        "p99": percentile(latencies, 99) * 1000,
         "max": latencies[-1] * 1000,
         "achieved": len(requests) / sent_for,
     }
@@ -148,17 +146,7 @@ async def one_rate(
     await prepare_database(db_url, emu.state, channel)
     requests = signed_joins(emu, channel, events)
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": emu.state.bot_token,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": emu.api_url,
-        "DATABASE_URL": db_url,
-        "DOUGHNUT_PORT": str(port),
-        "DOUGHNUT_METRICS_PORT": "0",  # off: runs beside each other and the tests
-        "LOG_LEVEL": "ERROR",
-    }
-    env.pop("SLACK_APP_TOKEN", None)
+    env = server_env(emu.api_url, emu.state.bot_token, db_url, port, "ERROR")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=root
     )

@@ -239,7 +239,7 @@ async def test_a_frozen_leader_loses_the_lock_and_another_takes_over(db: Databas
         stdout=asyncio.subprocess.PIPE,
     )
     assert frozen.stdout is not None
-    other = Leadership(db, retry_interval=0.3, check_interval=0.3, check_timeout=1.0)
+    other = Leadership(db, **FAST)  # patient checks: a loaded machine must not make it resign
     stop = asyncio.Event()
     terms = 0
 

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Block, FormValues, field_errors
 from bot.core import lessons
-from bot.core.lessons import Verdict, Viewer
+from bot.core.lessons import LessonView, Verdict, Viewer
 from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
@@ -53,6 +53,15 @@ async def _tell(uow: UnitOfWork, user_id: str, text: str) -> None:
     """A short word to one person, as a DM: an ephemeral fails where the bot is not a member
     (a private channel it was never invited to), a DM does not."""
     await uow.deliver("chat.postMessage", {"channel": user_id, "text": text}, channel=user_id)
+
+
+async def _tell_author(
+    uow: UnitOfWork, lesson: LessonView, by_user: str, told: dict[str, Any]
+) -> None:
+    """A DM to the lesson's author about what someone else did with it (never about oneself)."""
+    if lesson.author_id != by_user:
+        channel = lesson.author_id
+        await uow.deliver("chat.postMessage", {"channel": channel, **told}, channel=channel)
 
 
 # ---- Search -----------------------------------------------------------------------------------
@@ -190,11 +199,7 @@ class Decisions:
             await ack(response_action="update", view=views.refusal(decided.verdict))
             return
         lesson = decided.lesson
-        if lesson.author_id != user_id:
-            told = views.author_told(kind, lesson, user_id, note)
-            await uow.deliver(
-                "chat.postMessage", {"channel": lesson.author_id, **told}, channel=lesson.author_id
-            )
+        await _tell_author(uow, lesson, user_id, views.author_told(kind, lesson, user_id, note))
         self._refresh(uow, client, user_id, views.opened_from_home(view))
         await ack(response_action="update", view=views.decided_notice(kind, lesson))
 
@@ -225,13 +230,7 @@ class Decisions:
             await ack(response_action="update", view=views.refusal(used.verdict))
         else:
             lesson = used.lesson
-            if lesson.author_id != user_id:
-                told = views.used_told(lesson, user_id, note)
-                await uow.deliver(
-                    "chat.postMessage",
-                    {"channel": lesson.author_id, **told},
-                    channel=lesson.author_id,
-                )
+            await _tell_author(uow, lesson, user_id, views.used_told(lesson, user_id, note))
             self._refresh(uow, client, user_id, on_home)
             await ack(response_action="update", view=views.used_notice(lesson))
 
