@@ -4,6 +4,7 @@ A capability adds its module and imports it below, so that `Base.metadata` (what
 compares the migrations with) knows its tables.
 """
 
+from storage.models.assists import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
 from storage.models.base import (
     NAMING_CONVENTION,
     Base,
@@ -13,7 +14,19 @@ from storage.models.base import (
     slack_id,
     timestamp,
 )
-from storage.models.communities import Community, Role, RoleName
+from storage.models.communities import Community, Role, RoleName, SupportGrant
+from storage.models.gaps import (
+    Gap,
+    GapLesson,
+    GapStatus,
+    GapVote,
+    Proposal,
+    ProposalDecision,
+    ProposalEvidence,
+    ProposalStatus,
+    StrategicPriority,
+)
+from storage.models.kudos import Kudos, KudosSource, KudosStatus, KudosTag
 from storage.models.lessons import (
     DecisionKind,
     Lesson,
@@ -25,28 +38,48 @@ from storage.models.lessons import (
 )
 from storage.models.outbox import Delivery, DeliveryStatus, Priority
 from storage.models.schedule import WORKSPACE_WIDE, ScheduledRun
-from storage.models.workspaces import Member, ProcessedEvent, Workspace
+from storage.models.workspaces import Member, ProcessedEvent, UserGroupMember, Workspace
 
 __all__ = [
     "NAMING_CONVENTION",
     "WORKSPACE_WIDE",
+    "AssistFormat",
+    "AssistHelper",
+    "AssistStatus",
     "Base",
     "Community",
     "DecisionKind",
     "Delivery",
     "DeliveryStatus",
+    "Gap",
+    "GapLesson",
+    "GapStatus",
+    "GapVote",
+    "HelperState",
+    "Kudos",
+    "KudosSource",
+    "KudosStatus",
+    "KudosTag",
     "Lesson",
     "LessonDecision",
     "LessonStatus",
     "LessonTag",
     "LessonUse",
     "Member",
+    "PeerAssist",
     "Priority",
     "ProcessedEvent",
+    "Proposal",
+    "ProposalDecision",
+    "ProposalEvidence",
+    "ProposalStatus",
     "Role",
     "RoleName",
     "ScheduledRun",
+    "StrategicPriority",
+    "SupportGrant",
     "UTCDateTime",
+    "UserGroupMember",
     "Visibility",
     "Workspace",
     "bool_false",

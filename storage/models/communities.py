@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models.base import Base, bool_false, int_pk, slack_id, timestamp
+from storage.models.base import Base, UTCDateTime, bool_false, int_pk, slack_id, timestamp
 
 
 class RoleName(enum.StrEnum):
@@ -34,6 +35,9 @@ class Community(Base):
     created_by: Mapped[slack_id]
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
+    # Why the scheduler stopped posting here (channel archived, bot removed); None when active.
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     roles: Mapped[list[Role]] = relationship(
         back_populates="community", cascade="all, delete-orphan", lazy="selectin"
@@ -56,5 +60,21 @@ class Role(Base):
     role: Mapped[RoleName] = mapped_column(
         Enum(RoleName, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
+    # Since when (the contribution profile shows leadership); None for roles from before 0009.
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    granted_by: Mapped[str | None] = mapped_column(String(32))
 
     community: Mapped[Community] = relationship(back_populates="roles")
+
+
+class SupportGrant(Base):
+    """The workspace-level support team, beyond its admins and owners (who hold it anyway)."""
+
+    __tablename__ = "support_grants"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: Mapped[int_pk]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[slack_id]
+    granted_by: Mapped[str] = mapped_column(String(64))  # a user id, or "cli"
+    granted_at: Mapped[timestamp]

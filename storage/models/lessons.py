@@ -95,6 +95,13 @@ class Lesson(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(32))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str | None] = mapped_column(Text)
+    # What it came out of, and the strategic priority it serves (gaps and assists issues).
+    assist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("peer_assists.id", ondelete="SET NULL")
+    )
+    priority_id: Mapped[int | None] = mapped_column(
+        ForeignKey("strategic_priorities.id", ondelete="SET NULL")
+    )
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
 

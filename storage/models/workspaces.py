@@ -44,7 +44,23 @@ class Member(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     is_bot: Mapped[bool_false]
     deleted: Mapped[bool_false]
+    # Workspace admins and owners hold the support-team role (bot/core/communities.py).
+    is_admin: Mapped[bool_false]
+    is_owner: Mapped[bool_false]
+    is_restricted: Mapped[bool_false]  # a guest
     updated_at: Mapped[timestamp]
+
+
+class UserGroupMember(Base):
+    """A cached user group's members (`usergroups.users.list`, `subteam_members_changed`)."""
+
+    __tablename__ = "user_group_members"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class ProcessedEvent(Base):
