@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.registry import Job, Period, Target, latest_due, zone
+from scheduler.registry import Job, Period, Target, TickWork, latest_due, zone
 from storage.db import Database
 from storage.models import WORKSPACE_WIDE
 from storage.schedule import (
@@ -47,10 +47,18 @@ def run_key(job: Job, target: Target, period: Period) -> RunKey:
 
 
 class Scheduler:
-    def __init__(self, db: Database, jobs: Iterable[Job], *, sweeps: Iterable[Sweep] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        jobs: Iterable[Job],
+        *,
+        sweeps: Iterable[Sweep] = (),
+        every_tick: Iterable[TickWork] = (),
+    ) -> None:
         self.db = db
         self.jobs = list(jobs)
         self.sweeps = list(sweeps)
+        self.every_tick = list(every_tick)
         self._swept_at: datetime | None = None
         self._retry_at: dict[RunKey, datetime] = {}
         self._triggers: dict[tuple[str, str], CronTrigger] = {}
@@ -62,6 +70,12 @@ class Scheduler:
         for job, target, period in await self._due(now):
             if await self._run(job, target, period, now):
                 ran.add(job.name)
+        for work in self.every_tick:
+            try:
+                await work(self.db, now)
+            except Exception:  # one failing piece of work must not stop the others
+                name = getattr(work, "__name__", work)
+                log.exception("the scheduler's work %s failed; tried again next tick", name)
         await self._sweep(now)
         self._retry_at = {k: at for k, at in self._retry_at.items() if at > now - timedelta(days=1)}
         return [job.title for job in self.jobs if job.name in ran]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Community, Role, RoleName
+from storage.models import Community, Delivery, DeliveryStatus, Role, RoleName
 
 
 async def community_in_channel(
@@ -75,3 +75,35 @@ def save_community(
     for role, holders in roles.items():
         set_roles(community, role, holders)
     return community
+
+
+def not_paused() -> ColumnElement[bool]:
+    """The filter every scheduled job's query of communities uses: paused ones get nothing."""
+    return Community.paused_at.is_(None)
+
+
+async def paused_communities(session: AsyncSession, workspace_id: int) -> list[Community]:
+    result = await session.scalars(
+        select(Community)
+        .where(Community.workspace_id == workspace_id, Community.paused_at.is_not(None))
+        .order_by(Community.name)
+    )
+    return list(result)
+
+
+async def stop_deliveries(
+    session: AsyncSession, workspace_id: int, channel_id: str, reason: str
+) -> int:
+    """Mark the channel's queued posts failed with `reason` (one being sent finishes)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.workspace_id == workspace_id,
+            Delivery.channel == channel_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.leased_until.is_(None),
+        )
+        .values(status=DeliveryStatus.FAILED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
