@@ -107,3 +107,30 @@ async def stop_deliveries(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+async def archived_post_failures(
+    session: AsyncSession, after_id: int, since: datetime, limit: int = 500
+) -> list[tuple[int, int, str]]:
+    """(delivery id, workspace, channel) of posts to active communities' channels that Slack
+    refused as `is_archived`, newer than `after_id`, created since `since` and since the
+    community last changed (an old bounce does not pause a community unarchived since)."""
+    rows = await session.execute(
+        select(Delivery.id, Delivery.workspace_id, Community.channel_id)
+        .join(
+            Community,
+            (Community.workspace_id == Delivery.workspace_id)
+            & (Community.channel_id == Delivery.channel),
+        )
+        .where(
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.id > after_id,
+            Delivery.created_at >= since,
+            Delivery.created_at >= Community.updated_at,
+            Delivery.last_error == "is_archived",
+            not_paused(),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return [(d, w, c) for d, w, c in rows]

@@ -446,3 +446,20 @@ async def test_an_aar_due_in_a_paused_community_does_not_start(bot: Bot) -> None
     [run] = await runs(bot)
     assert run.state is AarState.CANCELLED and run.failure == "the channel was archived"
     assert "didn't start" in dms_to(bot, bob)[-1].text
+
+
+async def test_a_post_bounced_off_an_archived_channel_pauses_its_community(bot: Bot) -> None:
+    alice, general = bot.user("alice"), bot.channel("general")
+    await aar_community(bot, general, alice)
+    bot.state.channels[general].is_archived = True  # archived, and the event never came
+    bot.clock.advance(timedelta(minutes=1))
+    assert await digest_tick(bot) == ["Test digest"]  # its post bounces: is_archived
+    assert await paused(bot, general) is None
+
+    await tick(bot)
+    assert await paused(bot, general) == "the channel was archived"
+    await tick(bot)
+    [told] = dms_to(bot, alice)
+    assert "paused" in told.text and "archived" in told.text
+    bot.clock.advance(timedelta(days=1))
+    assert await digest_tick(bot) == []

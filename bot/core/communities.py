@@ -307,15 +307,40 @@ async def pause(uow: UnitOfWork, channel_id: str, reason: str) -> CommunityView 
     """Pause the channel's community; the view when it was active until now (tell its
     coordinators once), None when there is none or it was paused already."""
     workspace = await uow.workspace()
-    session = await uow.session()
-    community = await queries.community_in_channel(session, workspace.id, channel_id)
+    return await pause_in(
+        await uow.session(), workspace.id, channel_id, reason, uow.deps.clock.now()
+    )
+
+
+async def pause_in(
+    session: AsyncSession, workspace_id: int, channel_id: str, reason: str, now: datetime
+) -> CommunityView | None:
+    """`pause` in a given transaction (the scheduler's, when a post bounced off an archive)."""
+    community = await queries.community_in_channel(session, workspace_id, channel_id)
     if community is None or is_paused(community):
         return None
-    now = uow.deps.clock.now()
     community.paused_reason, community.paused_at = reason, now
     # Posts still queued for the channel stop too, with the reason.
-    await queries.stop_deliveries(session, workspace.id, channel_id, f"paused: {reason}")
+    await queries.stop_deliveries(session, workspace_id, channel_id, f"paused: {reason}")
     return view_of(community)
+
+
+@dataclass(frozen=True)
+class Bounced:
+    """A post Slack refused because the channel is archived (its delivery id, for a watermark)."""
+
+    delivery_id: int
+    workspace_id: int
+    channel_id: str
+
+
+async def bounced_off_archives(
+    session: AsyncSession, after_id: int, since: datetime
+) -> list[Bounced]:
+    """Posts to active communities' channels that failed with `is_archived` since the last look
+    (`channel_archive` may never come: a missed event, an archive while the bot was away)."""
+    rows = await queries.archived_post_failures(session, after_id, since)
+    return [Bounced(*row) for row in rows]
 
 
 async def resume(uow: UnitOfWork, channel_id: str, reason: str) -> CommunityView | None:

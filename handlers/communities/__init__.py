@@ -37,6 +37,8 @@ def register(app: Any, registry: Registry) -> None:
     app.event("channel_archive")(listeners.channel_archived)
     app.event("channel_unarchive")(listeners.channel_unarchived)
     app.event("member_left_channel")(listeners.member_left)
+    # Or a post bounced off an archived channel (the event may never have come).
+    registry.jobs.every_tick(listeners.ArchiveWatch())
 
 
 CAPABILITY = Capability(

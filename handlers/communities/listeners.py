@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -30,6 +31,8 @@ from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.communities import ids, views
 from handlers.communities.views import ChannelAccess
+from storage import deliveries
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -319,3 +322,38 @@ async def member_left(event: dict[str, Any], context: AsyncBoltContext) -> None:
     if event.get("user") != context.bot_user_id:
         return
     await _pause(context["uow"], event.get("channel", ""), communities.REMOVED)
+
+
+class ArchiveWatch:
+    """The scheduler's look at bounced posts: a community whose channel Slack says is archived
+    (a post failed with `is_archived`) pauses, as if `channel_archive` had come."""
+
+    LOOK_BACK = timedelta(days=7)
+
+    def __init__(self) -> None:
+        self.after_id = 0  # this process has looked at the failures up to here
+        self.__name__ = "archive watch"
+
+    async def __call__(self, db: Database, now: datetime) -> int:
+        async with db.transaction() as session:
+            bounced = await communities.bounced_off_archives(
+                session, self.after_id, now - self.LOOK_BACK
+            )
+            paused = 0
+            for bounce in bounced:
+                community = await communities.pause_in(
+                    session, bounce.workspace_id, bounce.channel_id, communities.ARCHIVED, now
+                )
+                if community is None:
+                    continue  # paused already (two bounces, or the event came too)
+                paused += 1
+                log.info("community %s paused: a post bounced (is_archived)", community.id)
+                for coordinator in community.coordinators:
+                    await deliveries.enqueue(
+                        session, workspace_id=bounce.workspace_id, method="chat.postMessage",
+                        payload={"channel": coordinator, **views.paused_dm(community)},
+                        channel=coordinator, now=now,
+                    )  # fmt: skip
+        if bounced:
+            self.after_id = bounced[-1].delivery_id
+        return paused
