@@ -122,6 +122,14 @@ TickWork = Callable[["Database", datetime], Awaitable[int]]
 
 
 @dataclass(frozen=True)
+class EveryTick:
+    """Work run on every tick (`TickWork`), and what people read when it did something."""
+
+    title: str
+    work: TickWork
+
+
+@dataclass(frozen=True)
 class Job:
     """A scheduled job: `name` keys its runs and switches, `title` is what people read."""
 
@@ -145,7 +153,7 @@ class Jobs:
     """The registry: each capability adds its jobs (`jobs.add(Job(...))` or `@jobs.job(...)`)."""
 
     _jobs: dict[str, Job] = field(default_factory=dict)
-    tick_work: list[TickWork] = field(default_factory=list)
+    tick_work: list[EveryTick] = field(default_factory=list)
 
     def add(self, job: Job) -> Job:
         if job.name in self._jobs:
@@ -185,9 +193,9 @@ class Jobs:
 
         return register
 
-    def every_tick(self, work: TickWork) -> TickWork:
+    def every_tick(self, title: str, work: TickWork) -> TickWork:
         """Register work that runs on every tick and claims its own steps."""
-        self.tick_work.append(work)
+        self.tick_work.append(EveryTick(title, work))
         return work
 
     def __iter__(self) -> Iterator[Job]:

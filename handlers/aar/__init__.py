@@ -25,7 +25,7 @@ def register(app: Any, registry: Registry) -> None:
             {"type": "message", "channel_type": channel_type},
             matchers=[listeners.in_aar_thread],
         )(listeners.collect_reply)
-    registry.jobs.every_tick(listeners.run_due)
+    registry.jobs.every_tick("After Action Reviews", listeners.run_due)
 
 
 CAPABILITY = Capability(

@@ -38,7 +38,7 @@ def register(app: Any, registry: Registry) -> None:
     app.event("channel_unarchive")(listeners.channel_unarchived)
     app.event("member_left_channel")(listeners.member_left)
     # Or a post bounced off an archived channel (the event may never have come).
-    registry.jobs.every_tick(listeners.ArchiveWatch())
+    registry.jobs.every_tick("Paused communities", listeners.ArchiveWatch())
 
 
 CAPABILITY = Capability(

@@ -332,7 +332,6 @@ class ArchiveWatch:
 
     def __init__(self) -> None:
         self.after_id = 0  # this process has looked at the failures up to here
-        self.__name__ = "archive watch"
 
     async def __call__(self, db: Database, now: datetime) -> int:
         async with db.transaction() as session:
