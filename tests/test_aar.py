@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.aar import QUESTIONS, AarView, Answer, Summary
 from bot.emulator import Message
-from handlers.aar import ids
+from handlers.aar import ids, views
 from handlers.lessons import ids as lesson_ids
 from scheduler import Job, Period, Schedule, Scheduler, Target, build_scheduler
 from storage import deliveries
@@ -313,7 +314,9 @@ async def test_hostile_text_is_escaped_everywhere_it_is_echoed(bot: Bot) -> None
     [summary] = summaries(bot, random)
     rendered = summary.text + str(summary.blocks)
     assert "<!channel>" not in rendered and "<@U123>" not in rendered
-    assert "&lt;!channel&gt;" in rendered
+    # The reply as its author typed it, escaped once (not `&amp;lt;`).
+    assert f"<@{alice}>: &lt;!channel&gt; &amp; &lt;@U123&gt;" in rendered
+    assert "&amp;lt;" not in rendered
     [run] = await runs(bot)
     assert run.project == f"Launch {HOSTILE}"  # stored as typed
 
@@ -463,3 +466,38 @@ async def test_a_post_bounced_off_an_archived_channel_pauses_its_community(bot: 
     assert "paused" in told.text and "archived" in told.text
     bot.clock.advance(timedelta(days=1))
     assert await digest_tick(bot) == []
+
+
+async def test_an_aar_in_a_paused_community_is_refused_and_a_pause_stops_its_summary(
+    bot: Bot,
+) -> None:
+    alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
+    await aar_community(bot, general, alice)
+    posted = await started(bot, general)
+    await reply_in_thread(bot, bob, general, posted, "2. It went fine")
+    await bot.driver.remove(bob, bot.state.bot_user_id, general)
+    await bot.settle()
+
+    answer = await aar(bot, bob, general, "Another one")
+    assert "paused" in answer and "/invite @Doughnut" in answer
+    assert len(await runs(bot)) == 1
+    bot.clock.advance(timedelta(hours=24))
+    await tick(bot)
+    assert [m for m in bot_posts(bot, general) if m.is_reply] == []  # no summary posted
+    assert "didn't sum up" in dms_to(bot, alice)[-1].text
+
+
+def test_a_summary_of_200_long_replies_stays_within_slacks_limits() -> None:
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    run = AarView(
+        id=1, channel_id="C1", project="Launch", started_by="U1", timezone="UTC",
+        starts_at=start, window=timedelta(hours=24), state=AarState.SUMMARISED, is_private=False,
+        thread_ts="1.1",
+    )  # fmt: skip
+    answers = {q: tuple(Answer(f"U{i}", "x" * 900) for i in range(50)) for q in QUESTIONS}
+    summary = Summary(run, 1, "1.1", answers, (), tuple(f"U{i}" for i in range(50)))
+    message = views.summary_message(summary)
+    assert len(message["blocks"]) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if b["type"] == "section")
+    assert "more_" in str(message["blocks"][-2])  # "and N more" before the button
+    assert ids.TURN_INTO_LESSON_ACTION in str(message["blocks"][-1])

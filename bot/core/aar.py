@@ -61,7 +61,7 @@ _TIMEISH = re.compile(
 )
 _IN = re.compile(r"in\s+(\d{1,4})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?)", re.IGNORECASE)
 _DAY_AT = re.compile(r"(today|tomorrow)(?:\s+at)?\s+(\d{1,2})(?::(\d{2}))?", re.IGNORECASE)
-_WINDOW = re.compile(r"(?:(?<=\s)|^)for\s+(\S+(?:\s+\S+)?)\s*$", re.IGNORECASE)
+_WINDOW = re.compile(r"(?:(?<=\s)|^)for\s+(\d\S*(?:\s+\S+)?)\s*$", re.IGNORECASE)
 _WINDOW_VALUE = re.compile(r"(\d{1,3})\s*(h|hrs?|hours?|d|days?)", re.IGNORECASE)
 
 
@@ -194,15 +194,27 @@ def view_of(run: AarRun) -> AarView:
     )  # fmt: skip
 
 
-async def timezone_for(uow: UnitOfWork, channel_id: str, user_id: str) -> str:
-    """Whose clock a time means: the channel's community's, else the member's, else UTC."""
-    workspace = await uow.workspace()
-    session = await uow.session()
-    community = await community_queries.community_in_channel(session, workspace.id, channel_id)
-    if community is not None and is_known_timezone(community.timezone):
-        return community.timezone
-    member_tz = await queries.member_timezone(session, workspace.id, user_id)
-    return member_tz if member_tz and is_known_timezone(member_tz) else "UTC"
+@dataclass(frozen=True)
+class Place:
+    """Where a run would happen: whose clock its times mean, and whether its community is paused."""
+
+    timezone: str
+    paused_reason: str | None = None
+
+
+async def place_of(uow: UnitOfWork, channel_id: str, user_id: str) -> Place:
+    """The channel's community's timezone, else the member's, else UTC (a read: no lock held
+    while the command then asks Slack about the channel)."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return Place("UTC")
+        community = await community_queries.community_in_channel(session, workspace.id, channel_id)
+        if community is not None and community.paused_at is not None:
+            return Place(community.timezone, community.paused_reason or "it is paused")
+        if community is not None and is_known_timezone(community.timezone):
+            return Place(community.timezone)
+        member_tz = await queries.member_timezone(session, workspace.id, user_id)
+    return Place(member_tz if member_tz and is_known_timezone(member_tz) else "UTC")
 
 
 async def schedule_aar(
@@ -312,7 +324,7 @@ async def record_questions_post(session: AsyncSession, run_id: int, delivery_id:
 
 @dataclass(frozen=True)
 class Answer:
-    """One person's words in the thread (as Slack sent them: escape before echoing)."""
+    """One person's words in the thread, as they read them (plain text: escape before echoing)."""
 
     user_id: str
     text: str
@@ -328,6 +340,7 @@ class Summary:
     answers: dict[Question, tuple[Answer, ...]]
     others: tuple[Answer, ...]
     people: tuple[str, ...]
+    stopped: str | None = None  # why it is not posted (its community was paused meanwhile)
 
     @property
     def reply_count(self) -> int:
@@ -386,10 +399,15 @@ async def summarise_run(session: AsyncSession, run_id: int, now: datetime) -> Su
         run.failure = "the questions could not be posted"
     else:
         run.thread_ts = thread_ts
+    community = await session.get(Community, run.community_id) if run.community_id else None
+    stopped = None
+    if community is not None and community.paused_at is not None:
+        stopped = community.paused_reason or "the community is paused"
+        run.failure = f"not summed up: {stopped}"[:200]
     replies = await queries.replies_of(session, run.workspace_id, run.id)
-    answers, others = sort_answers([(r.user_id, r.text) for r in replies])
+    answers, others = sort_answers([(r.user_id, readable(r.text)) for r in replies])
     people = tuple(dict.fromkeys(r.user_id for r in replies))
-    return Summary(view_of(run), run.workspace_id, thread_ts, answers, others, people)
+    return Summary(view_of(run), run.workspace_id, thread_ts, answers, others, people, stopped)
 
 
 # ---- Turning a run into a lesson --------------------------------------------------------------
@@ -404,7 +422,7 @@ class LessonDraft:
 
 
 def _joined(answers: tuple[Answer, ...]) -> str:
-    return "\n".join(readable(a.text) for a in answers)
+    return "\n".join(a.text for a in answers)
 
 
 def draft_of(summary: Summary) -> LessonDraft:
@@ -438,7 +456,7 @@ async def lesson_draft(uow: UnitOfWork, run_id: int) -> LessonDraft | None:
         if run is None or run.state is not AarState.SUMMARISED or run.thread_ts is None:
             return None
         replies = await queries.replies_of(session, workspace.id, run.id)
-        answers, others = sort_answers([(r.user_id, r.text) for r in replies])
+        answers, others = sort_answers([(r.user_id, readable(r.text)) for r in replies])
         people = tuple(dict.fromkeys(r.user_id for r in replies))
         summary = Summary(view_of(run), workspace.id, run.thread_ts, answers, others, people)
     return draft_of(summary)

@@ -87,7 +87,11 @@ async def aar_command(
         await ack(**ephemeral(views.NOT_A_CHANNEL))
         return
     uow: UnitOfWork = context["uow"]
-    timezone = await aar.timezone_for(uow, channel_id, user_id)
+    place = await aar.place_of(uow, channel_id, user_id)
+    if place.paused_reason is not None:
+        await ack(**ephemeral(views.paused_here(place.paused_reason)))
+        return
+    timezone = place.timezone
     request = aar.parse_request(args, timezone, uow.deps.clock.now())
     if isinstance(request, AarRefusal):
         await ack(**ephemeral(request.text))
@@ -239,6 +243,11 @@ async def _summarise(session: AsyncSession, run_id: int, now: datetime) -> bool:
     if summary is None:
         return False
     run = summary.run
+    if summary.stopped is not None:
+        dm = views.cancelled_dm(Cancelled(run, summary.workspace_id, summary.stopped))
+        await _post(session, summary.workspace_id, "chat.postMessage",
+                    {"channel": run.started_by, **dm}, run.started_by, now)  # fmt: skip
+        return True
     if summary.thread_ts is None:
         dm = views.no_thread_dm(run)
         await _post(session, summary.workspace_id, "chat.postMessage",

@@ -9,6 +9,7 @@ from bot.blocks import Block, actions, button, context, lead_message, section, t
 from bot.core.aar import QUESTIONS, AarView, Answer, Cancelled, Summary
 from bot.text import channel_link, escape, mention
 from handlers.aar import ids
+from storage.models import AarState
 
 NOT_A_CHANNEL = (
     "Run `/doughnut aar` in the channel where the work happened: I ask the four questions "
@@ -27,6 +28,7 @@ SLACK_SLOW = (
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
 REPLY_SHOWN_MAX = 600
+PEOPLE_SHOWN = 30
 
 
 def duration(window: timedelta) -> str:
@@ -108,7 +110,10 @@ def summary_message(summary: Summary) -> dict[str, Any]:
             "`/doughnut aar` again when the team has a moment."
         )
         return lead_message(lead, [])
-    people = ", ".join(mention(p) for p in summary.people)
+    shown = summary.people[:PEOPLE_SHOWN]
+    people = ", ".join(mention(p) for p in shown)
+    if len(summary.people) > len(shown):
+        people += f" and {len(summary.people) - len(shown)} more"
     lead = (
         f":memo: *Summary of {_what(run)}*: {summary.reply_count} "
         f"answer{'s' if summary.reply_count != 1 else ''} from {people}."
@@ -134,10 +139,19 @@ def summary_message(summary: Summary) -> dict[str, Any]:
     return lead_message(lead, [*body, button_block])
 
 
+def paused_here(reason: str) -> str:
+    return (
+        f":pause_button: This channel's community is paused ({escape(reason)}), so I won't run "
+        "an After Action Review here. Its coordinators can resume it: unarchive the channel, "
+        "or invite me back with `/invite @Doughnut`."
+    )
+
+
 def cancelled_dm(cancelled: Cancelled) -> dict[str, Any]:
     run = cancelled.run
+    done = "sum up" if run.state is AarState.SUMMARISED else "start"
     lead = (
-        f":pause_button: I didn't start {_what(run)} in {channel_link(run.channel_id)}: "
+        f":pause_button: I didn't {done} {_what(run)} in {channel_link(run.channel_id)}: "
         f"{escape(cancelled.reason)}. Run `/doughnut aar` again once that is sorted."
     )
     return lead_message(lead, [])
