@@ -7,10 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.aar import QUESTIONS, AarView, Answer, Summary
+from bot.core.aar import QUESTIONS, AarRefusal, AarRequest, AarView, Answer, Summary, parse_request
 from bot.emulator import Message
 from handlers.aar import ids, views
 from handlers.lessons import ids as lesson_ids
@@ -501,3 +502,51 @@ def test_a_summary_of_200_long_replies_stays_within_slacks_limits() -> None:
     assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if b["type"] == "section")
     assert "more_" in str(message["blocks"][-2])  # "and N more" before the button
     assert ids.TURN_INTO_LESSON_ACTION in str(message["blocks"][-1])
+
+
+# ---- Reading the command's words (the service alone) ------------------------------------------
+
+NOON = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)  # the day before Europe/Berlin's DST change
+
+
+@pytest.mark.parametrize(
+    ("words", "project", "starts_at", "window_hours"),
+    [
+        ("", "", NOON, 24),
+        ("Checkout launch", "Checkout launch", NOON, 24),
+        ("Checkout launch now", "Checkout launch", NOON, 24),
+        ("Retro in 30m", "Retro", NOON + timedelta(minutes=30), 24),
+        ("Retro in 1d for 2d", "Retro", NOON + timedelta(days=1), 48),
+        ("Deploy in prod", "Deploy in prod", NOON, 24),
+        ("Plan for Q3", "Plan for Q3", NOON, 24),
+        ("Retro today 16:00", "Retro", datetime(2027, 3, 27, 15, 0, tzinfo=UTC), 24),
+        # Berlin moves to summer time overnight: 10:00 tomorrow is 08:00 UTC, not 09:00.
+        ("Retro tomorrow 10:00 for 12h", "Retro", datetime(2027, 3, 28, 8, 0, tzinfo=UTC), 12),
+        ("Retro tomorrow at 9", "Retro", datetime(2027, 3, 28, 7, 0, tzinfo=UTC), 24),
+    ],
+)
+def test_the_commands_words_are_read_in_the_channels_timezone(
+    words: str, project: str, starts_at: datetime, window_hours: int
+) -> None:
+    request = parse_request(words, "Europe/Berlin", NOON)
+    assert isinstance(request, AarRequest), request
+    assert (request.project, request.starts_at) == (project, starts_at)
+    assert request.window == timedelta(hours=window_hours)
+
+
+@pytest.mark.parametrize(
+    ("words", "says"),
+    [
+        ("Retro at 16:00", "`today 16:00`"),
+        ("Retro tomorrow", "`tomorrow 10:00`"),
+        ("Retro in 2 fortnights", "`in 2h`"),
+        ("Retro today 11:00", "has passed"),
+        ("Retro in 40d", "30 days ahead"),
+        ("Retro for 30d", "from 1 hour to 14 days"),
+        ("Retro for 2 weeks", "`for 12h`"),
+    ],
+)
+def test_words_that_cannot_be_read_say_what_works(words: str, says: str) -> None:
+    refusal = parse_request(words, "Europe/Berlin", NOON)
+    assert isinstance(refusal, AarRefusal)
+    assert says in refusal.text
