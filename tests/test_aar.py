@@ -550,3 +550,16 @@ def test_words_that_cannot_be_read_say_what_works(words: str, says: str) -> None
     refusal = parse_request(words, "Europe/Berlin", NOON)
     assert isinstance(refusal, AarRefusal)
     assert says in refusal.text
+
+
+async def test_an_archived_private_channel_pauses_its_community_too(bot: Bot) -> None:
+    alice = bot.user("alice")
+    secret = bot.state.add_channel("secret", private=True, members=[alice, bot.state.bot_user_id])
+    await aar_community(bot, secret.id, alice)
+    await bot.driver.archive(alice, secret.id)
+    await bot.settle()
+    assert await paused(bot, secret.id) == "the channel was archived"
+    assert "paused" in dms_to(bot, alice)[-1].text
+    await bot.driver.archive(alice, secret.id, archived=False)
+    await bot.settle()
+    assert await paused(bot, secret.id) is None

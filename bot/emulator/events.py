@@ -130,7 +130,7 @@ def member_left_event(user_id: str, channel: Channel, team_id: str, event_ts: st
 
 
 def channel_archive_event(kind: str, user_id: str, channel: Channel, event_ts: str) -> dict:
-    """`channel_archive` or `channel_unarchive`: sent for a public channel to every app."""
+    """`channel_archive` / `channel_unarchive` (public), `group_archive` / `group_unarchive`."""
     return {"type": kind, "channel": channel.id, "user": user_id, "event_ts": event_ts}
 
 

@@ -53,6 +53,8 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "member_left_channel": ("channels:read", "groups:read"),
     "channel_archive": ("channels:read",),
     "channel_unarchive": ("channels:read",),
+    "group_archive": ("groups:read",),
+    "group_unarchive": ("groups:read",),
     "user_change": ("users:read",),
     "subteam_members_changed": ("usergroups:read",),
 }

@@ -676,16 +676,19 @@ class SlackEmulator:
 
     def set_archived(self, user_id: str, channel_id: str, archived: bool) -> dict[str, Any] | None:
         """A member archives (or unarchives) a channel: `channel_archive` / `channel_unarchive`
-        for a public one (a private one raises `group_archive`, not modelled here)."""
+        for a public one (to every app), `group_archive` / `group_unarchive` for a private one
+        (to the apps in it)."""
         channel = self.state.channels.get(channel_id)
         if channel is None or channel.is_im or channel.is_mpim:
             raise ValueError(f"{channel_id} cannot be archived")
         if channel.is_archived == archived:
             raise ValueError(f"{channel_id} is {'already' if archived else 'not'} archived")
         channel.is_archived = archived
-        if channel.is_private:
+        if channel.is_private and not self._bot_hears(channel):
             return None
-        kind = "channel_archive" if archived else "channel_unarchive"
+        kind = ("group" if channel.is_private else "channel") + (
+            "_archive" if archived else "_unarchive"
+        )
         return events.channel_archive_event(kind, user_id, channel, self.state.new_ts())
 
     def open_home(self, user_id: str) -> dict[str, Any]:

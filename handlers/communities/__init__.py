@@ -36,6 +36,8 @@ def register(app: Any, registry: Registry) -> None:
     # A community whose channel is archived, or which removed the bot, is paused.
     app.event("channel_archive")(listeners.channel_archived)
     app.event("channel_unarchive")(listeners.channel_unarchived)
+    app.event("group_archive")(listeners.channel_archived)  # a private channel
+    app.event("group_unarchive")(listeners.channel_unarchived)
     app.event("member_left_channel")(listeners.member_left)
     # Or a post bounced off an archived channel (the event may never have come).
     registry.jobs.every_tick("Paused communities", listeners.ArchiveWatch())
@@ -55,5 +57,7 @@ CAPABILITY = Capability(
         "member_left_channel",  # the bot removed: the community pauses
         "channel_archive",  # the community pauses
         "channel_unarchive",  # and resumes
+        "group_archive",  # the same for a private channel
+        "group_unarchive",
     ),
 )
