@@ -563,3 +563,12 @@ async def test_an_archived_private_channel_pauses_its_community_too(bot: Bot) ->
     await bot.driver.archive(alice, secret.id, archived=False)
     await bot.settle()
     assert await paused(bot, secret.id) is None
+
+
+async def test_a_slow_slack_gets_an_answer_in_time_and_nothing_is_scheduled(bot: Bot) -> None:
+    alice, random = bot.user("alice"), bot.channel("random")
+    bot.emu.slow_down("conversations.info", 5.0)
+    reply = await bot.driver.command(alice, random, "/doughnut", "aar Launch")
+    assert reply.status == 200 and not reply.timed_out
+    assert "didn't tell me about this channel in time" in reply.json["text"]
+    assert await runs(bot) == []
