@@ -414,3 +414,22 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     a subprocess where the entry point itself is not what is tested."""
     result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+# ---- After Action Reviews and paused communities ----
+
+
+def slack_escaped(text: str) -> str:
+    """Text as Slack sends what a person typed (`&`, `<`, `>` escaped)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def aar_community(
+    bot: Bot, channel: str, coordinator: str, *, name: str = "SRE", timezone: str = "UTC"
+) -> int:
+    """A community in `channel` with one coordinator, made through the service."""
+    uow = unit_of_work(bot)
+    form = SetupForm(name=name, description="", timezone=timezone, coordinators=[coordinator])
+    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    return saved.community.id

@@ -53,6 +53,7 @@ DESIGN_BOT_SCOPES = {
     "im:read",  # what a lesson's conversation is, when it is a DM
     "mpim:read",  # or a group DM
     "mpim:history",  # the outbox's recovery reads group DMs it answers mentions in
+    "channels:join",  # an After Action Review joins its public channel to hear the replies
 }
 
 

@@ -117,6 +117,23 @@ def member_joined_event(
     return event
 
 
+def member_left_event(user_id: str, channel: Channel, team_id: str, event_ts: str) -> dict:
+    """`member_left_channel` (also for the bot itself, when it is removed)."""
+    return {
+        "type": "member_left_channel",
+        "user": user_id,
+        "channel": channel.id,
+        "channel_type": "G" if channel.is_private else "C",
+        "team": team_id,
+        "event_ts": event_ts,
+    }
+
+
+def channel_archive_event(kind: str, user_id: str, channel: Channel, event_ts: str) -> dict:
+    """`channel_archive` / `channel_unarchive` (public), `group_archive` / `group_unarchive`."""
+    return {"type": kind, "channel": channel.id, "user": user_id, "event_ts": event_ts}
+
+
 def app_home_opened_event(
     user_id: str, dm: Channel, event_ts: str, view: dict[str, Any] | None
 ) -> dict[str, Any]:

@@ -51,6 +51,10 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "reaction_removed": ("reactions:read",),
     "member_joined_channel": ("channels:read", "groups:read"),
     "member_left_channel": ("channels:read", "groups:read"),
+    "channel_archive": ("channels:read",),
+    "channel_unarchive": ("channels:read",),
+    "group_archive": ("groups:read",),
+    "group_unarchive": ("groups:read",),
     "user_change": ("users:read",),
     "subteam_members_changed": ("usergroups:read",),
 }

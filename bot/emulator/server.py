@@ -659,6 +659,38 @@ class SlackEmulator:
             return None
         return events.member_joined_event(user_id, channel, self.state.team_id, ts, inviter)
 
+    def remove_from_channel(
+        self, remover_id: str, user_id: str, channel_id: str
+    ) -> dict[str, Any] | None:
+        """A member removes someone (the bot, say): `member_left_channel`, which the bot hears
+        about its own removal too."""
+        channel = self._member_in(remover_id, channel_id)
+        if user_id not in channel.members:
+            raise ValueError(f"{user_id} is not in {channel_id}")
+        heard = self._bot_hears(channel)
+        channel.members.discard(user_id)
+        if not heard:
+            return None
+        ts = self.state.new_ts()
+        return events.member_left_event(user_id, channel, self.state.team_id, ts)
+
+    def set_archived(self, user_id: str, channel_id: str, archived: bool) -> dict[str, Any] | None:
+        """A member archives (or unarchives) a channel: `channel_archive` / `channel_unarchive`
+        for a public one (to every app), `group_archive` / `group_unarchive` for a private one
+        (to the apps in it)."""
+        channel = self.state.channels.get(channel_id)
+        if channel is None or channel.is_im or channel.is_mpim:
+            raise ValueError(f"{channel_id} cannot be archived")
+        if channel.is_archived == archived:
+            raise ValueError(f"{channel_id} is {'already' if archived else 'not'} archived")
+        channel.is_archived = archived
+        if channel.is_private and not self._bot_hears(channel):
+            return None
+        kind = ("group" if channel.is_private else "channel") + (
+            "_archive" if archived else "_unarchive"
+        )
+        return events.channel_archive_event(kind, user_id, channel, self.state.new_ts())
+
     def open_home(self, user_id: str) -> dict[str, Any]:
         """A member opens the app's Home tab: `app_home_opened`."""
         dm = self.state.dm_channel(user_id)

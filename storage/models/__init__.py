@@ -4,6 +4,7 @@ A capability adds its module and imports it below, so that `Base.metadata` (what
 compares the migrations with) knows its tables.
 """
 
+from storage.models.aar import AarReply, AarRun, AarState
 from storage.models.assists import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
 from storage.models.base import (
     NAMING_CONVENTION,
@@ -41,6 +42,9 @@ from storage.models.schedule import WORKSPACE_WIDE, ScheduledRun
 from storage.models.workspaces import Member, ProcessedEvent, UserGroupMember, Workspace
 
 __all__ = [
+    "AarReply",
+    "AarRun",
+    "AarState",
     "NAMING_CONVENTION",
     "WORKSPACE_WIDE",
     "AssistFormat",
