@@ -1,6 +1,6 @@
 """after action review runs: scheduled in a channel, replies collected in its thread
 
-Revision ID: 0010_aar
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 13:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_aar"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
