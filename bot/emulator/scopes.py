@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "reactions.remove": ("reactions:write",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -52,7 +53,10 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "member_joined_channel": ("channels:read", "groups:read"),
     "member_left_channel": ("channels:read", "groups:read"),
     "user_change": ("users:read",),
+    "team_join": ("users:read",),
     "subteam_members_changed": ("usergroups:read",),
+    "subteam_created": ("usergroups:read",),
+    "subteam_updated": ("usergroups:read",),
 }
 MESSAGE_SUBSCRIPTION = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
 
