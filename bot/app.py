@@ -95,8 +95,12 @@ class DoughnutApp(AsyncApp):
         name = event.get("type") if isinstance(event, dict) else event
         channel_type = event.get("channel_type") if isinstance(event, dict) else None
         if channel_type:
-            # Slack subscribes to messages per conversation type (`message.im`); Bolt can't filter.
-            self.listened["events"].add(f"{name}.{channel_type}")
+            # Slack subscribes to messages per conversation type (`message.im`, `message.channels`
+            # for channel_type `channel`); Bolt can't filter.
+            subscription = {"channel": "channels", "group": "groups"}.get(
+                channel_type, channel_type
+            )
+            self.listened["events"].add(f"{name}.{subscription}")
             matchers = [*(matchers or []), in_conversation_type(channel_type)]
         elif isinstance(name, str):
             self.listened["events"].add(name)

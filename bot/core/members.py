@@ -243,4 +243,3 @@ async def remember_looked_up(deps: Deps, installation: Installation, user: dict)
     workspace_id = await _workspace_id(deps, installation)
     async with deps.db.transaction() as session:
         await store.upsert_members(session, workspace_id, [row], deps.clock.now())
-
