@@ -34,6 +34,7 @@ _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<[^>]*>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
 _TAG = re.compile(r"(?:(?<=\s)|^)#([\w][\w-]{0,63})", re.UNICODE)
 
 
@@ -166,6 +167,7 @@ def readable(text: str, names: dict[str, str]) -> str:
         return "@" + (match.group(2) or names.get(match.group(1)) or match.group(1))
 
     text = _USER.sub(user, text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)  # shown as words: never a ping
     text = _GROUP.sub(lambda m: m.group(2) or "@group", text)
     text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or "channel"), text)
     return " ".join(unescape(_LINK.sub(lambda m: m.group(0)[1:-1].split("|")[-1], text)).split())
