@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Kudos, KudosStatus, KudosTag, Visibility
@@ -53,13 +54,18 @@ async def for_message(
     return {k.receiver_id: k for k in found}
 
 
-async def add_kudos(session: AsyncSession, kudos: Kudos, tags: Iterable[str]) -> Kudos:
-    session.add(kudos)
-    await session.flush()
-    for tag in dict.fromkeys(tags):
-        session.add(KudosTag(kudos_id=kudos.id, tag=tag, workspace_id=kudos.workspace_id))
-    await session.flush()
-    return kudos
+async def add_kudos(session: AsyncSession, values: dict[str, Any], tags: Iterable[str]) -> int:
+    """Insert one kudos and its tags (plain inserts: this is every kudos' hot path); its id."""
+    kudos_id = int(
+        (await session.execute(insert(Kudos).values(values).returning(Kudos.id))).scalar_one()
+    )
+    rows = [
+        {"kudos_id": kudos_id, "tag": t, "workspace_id": values["workspace_id"]}
+        for t in dict.fromkeys(tags)
+    ]
+    if rows:
+        await session.execute(insert(KudosTag), rows)
+    return kudos_id
 
 
 async def kudos_by_ids(session: AsyncSession, workspace_id: int, ids: Iterable[int]) -> list[Kudos]:
@@ -102,6 +108,20 @@ async def received_count(session: AsyncSession, workspace_id: int, receiver_id: 
         )
     )
     return int(found or 0)
+
+
+async def known_visibility(session: AsyncSession, workspace_id: int, channel_id: str) -> Visibility:
+    """What Slack said about a channel for earlier kudos, or UNKNOWN."""
+    found = await session.scalar(
+        select(Kudos.visibility)
+        .where(
+            Kudos.workspace_id == workspace_id,
+            Kudos.channel_id == channel_id,
+            Kudos.visibility != Visibility.UNKNOWN,
+        )
+        .limit(1)
+    )
+    return found or Visibility.UNKNOWN
 
 
 async def resolve_visibility(

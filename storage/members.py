@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,12 +42,14 @@ async def upsert_members(
 
 async def members_by_ids(
     session: AsyncSession, workspace_id: int, user_ids: Iterable[str]
-) -> list[Member]:
+) -> list[Row[Any]]:
+    """Cached members' rows (user_id and MEMBER_FIELDS): plain rows, read on every kudos."""
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return []
-    found = await session.scalars(
-        select(Member).where(Member.workspace_id == workspace_id, Member.user_id.in_(ids))
+    columns = [Member.user_id, *(getattr(Member, f) for f in MEMBER_FIELDS)]
+    found = await session.execute(
+        select(*columns).where(Member.workspace_id == workspace_id, Member.user_id.in_(ids))
     )
     return list(found)
 

@@ -195,10 +195,11 @@ def local_day(now: datetime, timezone: str) -> tuple[str, datetime]:
     return local.date().isoformat(), midnight
 
 
-async def allowance_of(uow: UnitOfWork, giver_id: str) -> Allowance:
+async def allowance_of(uow: UnitOfWork, giver_id: str, timezone: str | None = None) -> Allowance:
     """A giver's allowance left today, on their own calendar."""
-    rules = await settings.kudos_settings(uow)
-    timezone = await member_cache.timezone_of(uow, giver_id)
+    rules = await settings.kudos_settings_in_transaction(uow)
+    if timezone is None:
+        timezone = await member_cache.timezone_of(uow, giver_id)
     day, resets_at = local_day(uow.deps.clock.now(), timezone)
     workspace = await uow.workspace()
     used = await queries.given_on(await uow.session(), workspace.id, giver_id, day)
@@ -219,7 +220,7 @@ def _verdict(
 
 async def give_kudos(uow: UnitOfWork, ask: KudosAsk) -> Outcome:
     """Apply the rules and store what passes; nothing is stored when the ask is refused."""
-    rules = await settings.kudos_settings(uow)
+    rules = await settings.kudos_settings_in_transaction(uow)
     reason = ask.reason.strip()
     if not ask.receivers and not ask.groups:
         return Outcome(refusal=Refusal.NO_RECIPIENT)
@@ -259,7 +260,10 @@ async def give_kudos(uow: UnitOfWork, ask: KudosAsk) -> Outcome:
         again = [u for u in to_give if u in existing and existing[u].status in queries.COUNTED]
         skipped += [(u, Skip.ALREADY) for u in again]
         to_give = [u for u in to_give if u not in again]
-    allowance = await allowance_of(uow, ask.giver_id)
+    giver = known.get(ask.giver_id)
+    timezone = member_cache.valid_zone(giver.timezone if giver else None)
+    timezone = timezone or member_cache.valid_zone(uow.deps.settings.doughnut_timezone) or "UTC"
+    allowance = await allowance_of(uow, ask.giver_id, timezone)
     if len(to_give) > allowance.left:
         group_size = len(from_groups) if ask.groups else 0
         return Outcome(
@@ -274,6 +278,9 @@ async def give_kudos(uow: UnitOfWork, ask: KudosAsk) -> Outcome:
     visibility = occasion.visibility
     if visibility is Visibility.UNKNOWN and community is not None:
         visibility = Visibility.PRIVATE if community.is_private else Visibility.PUBLIC
+    if visibility is Visibility.UNKNOWN and occasion.channel_id:
+        # What Slack said about this channel for earlier kudos (asked after their ack).
+        visibility = await queries.known_visibility(session, workspace.id, occasion.channel_id)
     now = uow.deps.clock.now()
     day, _ = local_day(now, allowance.timezone)
     given: list[KudosView] = []
@@ -286,20 +293,23 @@ async def give_kudos(uow: UnitOfWork, ask: KudosAsk) -> Outcome:
             row.status, row.reason, row.tags = status, reason, " ".join(ask.tags)
             row.given_at, row.local_day, row.undone_at, row.source = now, day, None, occasion.source
             await session.flush()
+            view = _view(row)
         else:
-            row = await queries.add_kudos(
-                session,
-                Kudos(
-                    workspace_id=workspace.id, community_id=community.id if community else None,
-                    giver_id=ask.giver_id, receiver_id=user_id, reason=reason,
-                    tags=" ".join(ask.tags), source=occasion.source, status=status,
-                    channel_id=occasion.channel_id, message_ts=occasion.message_ts,
-                    permalink=occasion.permalink, visibility=visibility, given_at=now,
-                    local_day=day,
-                ),
-                ask.tags,
+            values = {
+                "workspace_id": workspace.id, "community_id": community.id if community else None,
+                "giver_id": ask.giver_id, "receiver_id": user_id, "reason": reason,
+                "tags": " ".join(ask.tags), "source": occasion.source, "status": status,
+                "channel_id": occasion.channel_id, "message_ts": occasion.message_ts,
+                "permalink": occasion.permalink, "visibility": visibility, "given_at": now,
+                "local_day": day,
+            }  # fmt: skip
+            kudos_id = await queries.add_kudos(session, values, ask.tags)
+            view = KudosView(
+                id=kudos_id, giver_id=ask.giver_id, receiver_id=user_id, reason=reason,
+                tags=ask.tags, source=occasion.source, status=status,
+                channel_id=occasion.channel_id, permalink=occasion.permalink,
+                visibility=visibility, given_at=now,
             )  # fmt: skip
-        view = _view(row)
         (given if status is KudosStatus.GIVEN else pending).append(view)
         if status is KudosStatus.GIVEN:
             announcements.append(_announcement(view, community))

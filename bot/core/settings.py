@@ -94,6 +94,11 @@ async def kudos_settings(uow: UnitOfWork) -> KudosSettings:
         return _kudos_settings(await store.read_settings(session, uow.install_key))
 
 
+async def kudos_settings_in_transaction(uow: UnitOfWork) -> KudosSettings:
+    """The same, from the workspace the unit of work already loaded (no query of its own)."""
+    return _kudos_settings(dict((await uow.workspace()).settings or {}))
+
+
 async def kudos_emoji(uow: UnitOfWork) -> str:
     return (await kudos_settings(uow)).emoji
 

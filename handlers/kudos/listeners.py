@@ -69,14 +69,9 @@ def _after_commit(context: AsyncBoltContext, ask: KudosAsk, outcome: Outcome) ->
     """Hand off the work the outcome still needs, once the request's transaction committed."""
     pending = [k.id for k in outcome.pending]
     occasion = ask.occasion
-    needs_source = bool(
-        occasion.channel_id
-        and outcome.stored
-        and (
-            occasion.visibility is Visibility.UNKNOWN
-            or (occasion.message_ts and not occasion.permalink)
-        )
-    )
+    unknown = any(k.visibility is Visibility.UNKNOWN for k in outcome.stored)
+    unlinked = bool(occasion.message_ts and not occasion.permalink)
+    needs_source = bool(occasion.channel_id and outcome.stored and (unknown or unlinked))
     if not pending and not outcome.groups_to_read and not needs_source:
         return
     uow: UnitOfWork = context["uow"]
@@ -103,7 +98,8 @@ async def finish_kudos(
     if outcome.pending:
         await settle(deps, installation, token, [k.id for k in outcome.pending])
     if needs_source and ask.occasion.channel_id:
-        await learn_source(deps, installation, client, ask.occasion)
+        unknown = any(k.visibility is Visibility.UNKNOWN for k in outcome.stored)
+        await learn_source(deps, installation, client, ask.occasion, ask_channel=unknown)
     if outcome.groups_to_read:
         await give_to_groups(deps, installation, token, ask, outcome.groups_to_read)
 
@@ -151,13 +147,18 @@ async def settle(
 
 
 async def learn_source(
-    deps: Deps, installation: Installation, client: AsyncWebClient, occasion: Occasion
+    deps: Deps,
+    installation: Installation,
+    client: AsyncWebClient,
+    occasion: Occasion,
+    *,
+    ask_channel: bool,
 ) -> None:
     """The channel's kind and the message's permalink, kept with the kudos."""
     channel_id = occasion.channel_id
     assert channel_id is not None
     visibility = None
-    if occasion.visibility is Visibility.UNKNOWN:
+    if ask_channel:
         visibility = await conversation_visibility(client, channel_id)
     permalink = None
     if occasion.message_ts and not occasion.permalink:
