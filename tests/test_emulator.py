@@ -929,12 +929,13 @@ async def test_only_subscribed_events_are_delivered(
     alice, _, general = ids(manifest_emu)
     async with SlackDriver(manifest_emu, url, SECRET) as slack:
         _, replies = await slack.say(alice, general, f"<@{BOT_USER_ID}> there?")
-        assert len(replies) == 1  # app_mention; the app has no `message.channels`
-        assert json.loads(recorder.requests[0][1])["event"]["type"] == "app_mention"
+        assert len(replies) == 2  # app_mention, and message.channels (kudos in a message)
+        kinds = [json.loads(body)["event"]["type"] for _, body in recorder.requests[:2]]
+        assert sorted(kinds) == ["app_mention", "message"]
         message, _ = manifest_emu.user_message(alice, general, "plain")
-        with pytest.raises(NotSubscribed):  # user_change is not in the manifest
-            await slack.event({"type": "user_change", "user": {"id": alice}})
-        channel_message = {"type": "message", "channel": general, "channel_type": "channel",
+        with pytest.raises(NotSubscribed):  # member_left_channel is not in the manifest
+            await slack.event({"type": "member_left_channel", "user": alice, "channel": general})
+        channel_message = {"type": "message", "channel": general, "channel_type": "mpim",
                            "user": alice, "text": "x", "ts": message.ts}  # fmt: skip
         with pytest.raises(NotSubscribed):
             await slack.event(channel_message)

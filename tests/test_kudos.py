@@ -415,3 +415,57 @@ async def test_a_community_that_wants_it_gets_public_kudos_in_its_channel_only(b
     assert not any(raw in posts[0].text + str(posts[0].blocks) for raw in RAW)
     assert [m for m in bot.state.history(secret.id) if m.bot_id and "kudos" in m.text] == []
     assert len(dms_to(bot, bob)) == 2
+
+
+async def test_admins_choose_the_emoji_the_allowance_and_whether_a_reason_is_needed(
+    bot: Bot,
+) -> None:
+    from handlers.settings import ids as settings_ids
+
+    await fill_member_cache(bot)
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    bot.state.users[alice].is_admin = True
+    await bot.driver.command(alice, general, "/doughnut", "settings")
+    await bot.app.deps.after_ack.idle()
+    modal = bot.state.modal_stack(alice)[-1]
+    assert "'doughnut'" in str(modal["blocks"]) and "'5'" in str(modal["blocks"])
+
+    def values(emoji: str, allowance: str, reason: str = settings_ids.REASON_OPTIONAL) -> dict:
+        text = settings_ids.FIELD_ACTION
+        return {
+            settings_ids.IDEA_REACTION_BLOCK: {text: "bulb"},
+            settings_ids.KUDOS_EMOJI_BLOCK: {text: emoji},
+            settings_ids.KUDOS_ALLOWANCE_BLOCK: {text: allowance},
+            settings_ids.KUDOS_REASON_BLOCK: {
+                text: {"type": "static_select", "selected_option": {"value": reason}}
+            },
+        }
+
+    bad = await bot.driver.view_submission(alice, modal, values("bulb", "0"))
+    assert bad.json["response_action"] == "errors"
+    assert set(bad.json["errors"]) == {
+        settings_ids.KUDOS_EMOJI_BLOCK,  # the idea reaction's emoji: one emoji, one meaning
+        settings_ids.KUDOS_ALLOWANCE_BLOCK,
+    }
+    for allowance in ("abc", "51", "-1", HOSTILE):
+        reply = await bot.driver.view_submission(alice, modal, values("tada", allowance))
+        assert set(reply.json["errors"]) == {settings_ids.KUDOS_ALLOWANCE_BLOCK}
+        assert not any(raw in str(reply.json) for raw in RAW)
+    saved = await bot.driver.view_submission(alice, modal, values(":Tada:", "2"))
+    assert saved.json["response_action"] == "update" and ":tada:" in str(saved.json["view"])
+
+    # The new emoji gives kudos, the old one no longer does; a reason is optional; 2 a day.
+    message, _ = await bot.driver.say(bob, general, "Shipped the fix.")
+    await bot.driver.react(alice, general, message.ts, "doughnut")
+    await bot.driver.react(alice, general, message.ts, "tada")
+    answer = await kudos(bot, alice, general, link(bot, "carol"))
+    assert "0 of your 2" in answer["text"]
+    refused = await kudos(bot, alice, general, f"{link(bot, 'bob')} again")
+    assert "You have 0 of your 2 kudos left today" in refused["text"]
+    await bot.settle()
+    rows = await stored(bot)
+    assert [(k.receiver_id, k.source, k.reason) for k in rows] == [
+        (bob, KudosSource.REACTION, ""),
+        (carol, KudosSource.COMMAND, ""),
+    ]
