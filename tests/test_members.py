@@ -95,6 +95,12 @@ async def test_a_user_group_is_read_after_the_ack_then_kept_by_its_events(bot: B
     assert await members.group_members(uow, group) == sorted([bob, carol])
     await uow.finish(ok=True)
 
+    # Edited whole (subteam_updated carries its members): replaced as Slack says.
+    await bot.driver.event(bot.emu.update_group(group, [alice]))
+    await bot.settle()
+    assert await group_rows(bot, group) == {alice}
+    assert len(bot.emu.calls_to("usergroups.users.list")) == 1
+
 
 async def test_a_retried_user_event_is_applied_once_and_members_are_per_workspace(
     bot: Bot,

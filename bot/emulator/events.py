@@ -164,3 +164,25 @@ def subteam_members_changed_event(
         "removed_users_count": str(len(removed)),
         "event_ts": event_ts,
     }
+
+
+def subteam_updated_event(
+    group_id: str, handle: str, team_id: str, users: list[str], event_ts: str
+) -> dict[str, Any]:
+    """`subteam_updated`: the user group object, with its member ids."""
+    return {
+        "type": "subteam_updated",
+        "subteam": {
+            "id": group_id,
+            "team_id": team_id,
+            "is_usergroup": True,
+            "name": handle,
+            "handle": handle,
+            "description": "",
+            "date_create": 1446746793,
+            "date_update": int(float(event_ts)),
+            "users": list(users),
+            "user_count": len(users),
+        },
+        "event_ts": event_ts,
+    }

@@ -684,6 +684,14 @@ class SlackEmulator:
         user = self.state.add_user(name, **options)
         return events.team_join_event(user, self.state.team_id, self.state.new_ts())
 
+    def update_group(self, group_id: str, members: list[str]) -> dict[str, Any]:
+        """A user group is edited (its members set whole): `subteam_updated`."""
+        handle, _ = self.state.user_groups[group_id]
+        self.state.user_groups[group_id] = (handle, list(members))
+        return events.subteam_updated_event(
+            group_id, handle, self.state.team_id, list(members), self.state.new_ts()
+        )
+
     def change_group(
         self,
         group_id: str,

@@ -1,4 +1,5 @@
-"""`/doughnut settings`: the workspace's idea reaction, changed by its admins and owners only.
+"""`/doughnut settings`: the workspace's idea reaction and kudos rules (emoji, daily allowance,
+whether a reason is needed), changed by its admins and owners only.
 
 The modal opens inline (its trigger lives 3 s) and is filled after the ack, when Slack says
 (users.info) whether the person is an admin or owner. The submission asks again, inline and
