@@ -236,7 +236,10 @@ async def give_kudos(uow: UnitOfWork, ask: KudosAsk) -> Outcome:
     unread: list[str] = []
     for group_id in ask.groups:
         found = await member_cache.group_members(uow, group_id)
-        (from_groups.extend(found) if found else unread.append(group_id))
+        if found:
+            from_groups.extend(found)
+        else:
+            unread.append(group_id)
     wanted = list(dict.fromkeys([*ask.receivers, *from_groups]))
     if len(wanted) > MAX_RECIPIENTS:
         return Outcome(refusal=Refusal.TOO_MANY)

@@ -309,6 +309,11 @@ async def is_kudos_reaction(body: dict[str, Any], context: AsyncBoltContext) -> 
     return reaction == await settings.kudos_emoji(context["uow"])
 
 
+# A reaction that gives nothing says so, except on a message already thanked, or on a bot's
+# post (the emoji on Doughnut's own kudos posts is applause, not a request).
+QUIET = (Skip.ALREADY, Skip.BOT)
+
+
 async def kudos_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
     """The kudos emoji on a message: kudos from the reactor to its author, linked to it."""
     item = event.get("item") or {}
@@ -327,7 +332,7 @@ async def kudos_reaction(event: dict[str, Any], context: AsyncBoltContext) -> No
     # The reaction shows it was given; the giver hears only when it was not.
     if outcome.refusal is not None:
         await tell(uow, giver_id, channel_id, ephemeral(views.refusal_text(outcome, now)))
-    elif outcome.skipped and not outcome.stored and outcome.skipped[0][1] is not Skip.ALREADY:
+    elif outcome.skipped and not outcome.stored and outcome.skipped[0][1] not in QUIET:
         await tell(uow, giver_id, channel_id, ephemeral(views.skipped_line(outcome.skipped)))
 
 
