@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.registry import Capability, Registry
-from handlers import aar, book, commands, communities, help, home, installation, lessons, settings
+from handlers import (
+    aar,
+    book,
+    commands,
+    communities,
+    help,
+    home,
+    installation,
+    kudos,
+    lessons,
+    members,
+    settings,
+)
 
 # The outbox sends every post and, after a crash, reads a conversation's recent history before
 # posting again (DMs are opened to be read).
@@ -33,6 +45,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     communities.CAPABILITY,
     lessons.CAPABILITY,
     book.CAPABILITY,
+    members.CAPABILITY,
+    kudos.CAPABILITY,
     settings.CAPABILITY,
     aar.CAPABILITY,
 )

@@ -416,6 +416,18 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# ---- kudos and the member cache ----
+
+
+async def fill_member_cache(bot: Bot) -> None:
+    """Run the member cache's job as the leader's scheduler would, and its users.list read."""
+    from scheduler import Scheduler
+
+    await workspace_id(bot.db, bot.clock, bot.state.team_id)
+    await Scheduler(bot.db, bot.app.registry.jobs).tick(bot.clock.now())
+    await bot.app.deps.after_ack.idle()
+
+
 # ---- After Action Reviews and paused communities ----
 
 

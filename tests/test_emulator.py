@@ -929,13 +929,13 @@ async def test_only_subscribed_events_are_delivered(
     alice, _, general = ids(manifest_emu)
     async with SlackDriver(manifest_emu, url, SECRET) as slack:
         _, replies = await slack.say(alice, general, f"<@{BOT_USER_ID}> there?")
-        # `message.channels` (After Action Review threads) and `app_mention`.
+        # `message.channels` (After Action Review threads, kudos) and `app_mention`.
         assert len(replies) == 2
         sent = {json.loads(body)["event"]["type"] for _, body in recorder.requests[:2]}
         assert sent == {"message", "app_mention"}
         message, _ = manifest_emu.user_message(alice, general, "plain")
-        with pytest.raises(NotSubscribed):  # user_change is not in the manifest
-            await slack.event({"type": "user_change", "user": {"id": alice}})
+        with pytest.raises(NotSubscribed):  # pin_added is not in the manifest
+            await slack.event({"type": "pin_added", "user": alice, "channel_id": general})
         channel_message = {"type": "message", "channel": general, "channel_type": "mpim",
                            "user": alice, "text": "x", "ts": message.ts}  # fmt: skip
         with pytest.raises(NotSubscribed):  # no `message.mpim`

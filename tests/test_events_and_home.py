@@ -239,7 +239,7 @@ async def test_a_mention_is_answered_once_in_its_thread(bot: Bot) -> None:
     mention = f"<@{bot.state.bot_user_id}> who knows about Kafka?"
 
     question, replies = await bot.driver.say(alice, general, mention)
-    # `message.channels` (for After Action Review threads) and `app_mention`: answered once.
+    # `message.channels` (After Action Review threads, kudos) and `app_mention`: answered once.
     assert [r.status for r in replies] == [200, 200]
     await bot.settle()
 

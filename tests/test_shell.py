@@ -266,7 +266,7 @@ async def test_the_tour_script_produces_the_expected_transcript(tmp_path: Path) 
     assert "Modal: Doughnut help" in home_help
     # the clock
     assert "It is Thu 2026-12-03 09:00 UTC (Thu 04:00 for @ben in America/New_York)." in transcript
-    assert "The scheduler ran what was due: Housekeeping." in transcript
+    assert "The scheduler ran what was due: Housekeeping, Member cache." in transcript
     assert "bot error" not in transcript
 
     again = await run_script([":as @ben", ":home"], db_url=url, clock=ManualClock(START))
@@ -401,7 +401,7 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    assert "The scheduler ran what was due: Housekeeping." in out
+    assert "The scheduler ran what was due: Housekeeping, Member cache." in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 

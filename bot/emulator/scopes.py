@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "reactions.remove": ("reactions:write",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -56,7 +57,10 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "group_archive": ("groups:read",),
     "group_unarchive": ("groups:read",),
     "user_change": ("users:read",),
+    "team_join": ("users:read",),
     "subteam_members_changed": ("usergroups:read",),
+    "subteam_created": ("usergroups:read",),
+    "subteam_updated": ("usergroups:read",),
 }
 MESSAGE_SUBSCRIPTION = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
 

@@ -702,3 +702,38 @@ class SlackEmulator:
         user = self.state.users[user_id]
         user.deleted = True
         return events.user_change_event(user, self.state.team_id, self.state.new_ts())
+
+    def rename(self, user_id: str, name: str, tz: str | None = None) -> dict[str, Any]:
+        """A member changes their display name (and timezone): `user_change`."""
+        user = self.state.users[user_id]
+        user.display_name = name
+        if tz is not None:
+            user.tz = tz
+        return events.user_change_event(user, self.state.team_id, self.state.new_ts())
+
+    def new_member(self, name: str, **options: Any) -> dict[str, Any]:
+        """Someone joins the workspace: `team_join`."""
+        user = self.state.add_user(name, **options)
+        return events.team_join_event(user, self.state.team_id, self.state.new_ts())
+
+    def update_group(self, group_id: str, members: list[str]) -> dict[str, Any]:
+        """A user group is edited (its members set whole): `subteam_updated`."""
+        handle, _ = self.state.user_groups[group_id]
+        self.state.user_groups[group_id] = (handle, list(members))
+        return events.subteam_updated_event(
+            group_id, handle, self.state.team_id, list(members), self.state.new_ts()
+        )
+
+    def change_group(
+        self,
+        group_id: str,
+        added: list[str] = (),
+        removed: list[str] = (),  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        """Members join or leave a user group: `subteam_members_changed`."""
+        handle, members = self.state.user_groups[group_id]
+        kept = [u for u in members if u not in removed] + [u for u in added if u not in members]
+        self.state.user_groups[group_id] = (handle, kept)
+        return events.subteam_members_changed_event(
+            group_id, self.state.team_id, list(added), list(removed), self.state.new_ts()
+        )

@@ -11,7 +11,11 @@ from handlers.settings import ids, listeners
 def register(app: Any, registry: Registry) -> None:
     registry.subcommands.add("settings", listeners.settings_command)
     registry.help.append(
-        HelpEntry("`/doughnut settings`", "the workspace's idea reaction (admins and owners)")
+        HelpEntry(
+            "`/doughnut settings`",
+            "the workspace's idea reaction, kudos emoji, daily kudos and whether kudos need a "
+            "reason (admins and owners)",
+        )
     )
     app.view_submission(ids.SETTINGS_VIEW)(listeners.submit_settings)
 
