@@ -85,7 +85,7 @@ async def test_a_capability_must_declare_the_events_it_listens_to(bot: Bot) -> N
     sneaky = Capability(name="sneaky", register=listens)
     with pytest.raises(ValueError, match="sneaky"):
         handlers.register_all(bot.app, (sneaky,))
-    declared = Capability(name="declared", register=nothing_registered, events=("channel_archive",))
+    declared = Capability(name="declared", register=nothing_registered, events=("pin_added",))
     with pytest.raises(ValueError, match="declared"):
         handlers.register_all(bot.app, (declared,))
 
