@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.registry import Capability, Registry
-from handlers import book, commands, communities, help, home, installation, lessons, settings
+from handlers import (
+    assists,
+    book,
+    commands,
+    communities,
+    help,
+    home,
+    installation,
+    lessons,
+    settings,
+)
 
 # The outbox sends every post and, after a crash, reads a conversation's recent history before
 # posting again (DMs are opened to be read).
@@ -33,6 +43,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     communities.CAPABILITY,
     lessons.CAPABILITY,
     book.CAPABILITY,
+    assists.CAPABILITY,
     settings.CAPABILITY,
 )
 

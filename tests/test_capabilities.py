@@ -61,7 +61,7 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
     assert "• `/doughnut ping`: answers pong" in shown
     assert "• `/doughnut setup`" in shown
     assert "kudos" not in shown and "kudos" not in helped.json["text"]  # no longer "coming"
-    assert "peer assists" in shown
+    assert "knowledge gaps" in shown
     home = bot.state.home_views[alice]["blocks"]
     assert len(home) <= HOME_MAX_BLOCKS
     text = str(home)

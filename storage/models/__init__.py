@@ -4,7 +4,14 @@ A capability adds its module and imports it below, so that `Base.metadata` (what
 compares the migrations with) knows its tables.
 """
 
-from storage.models.assists import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
+from storage.models.assists import (
+    AssistFormat,
+    AssistHelper,
+    AssistLessonNotice,
+    AssistStatus,
+    HelperState,
+    PeerAssist,
+)
 from storage.models.base import (
     NAMING_CONVENTION,
     Base,
@@ -45,6 +52,7 @@ __all__ = [
     "WORKSPACE_WIDE",
     "AssistFormat",
     "AssistHelper",
+    "AssistLessonNotice",
     "AssistStatus",
     "Base",
     "Community",
