@@ -336,7 +336,7 @@ async def match(
             reasons.append(f"helped on ‘{helped_title}’")
         if kudos.get(user):
             by_tag = kudos[user]
-            reasons.append(f"{_plural(sum(by_tag.values()), 'kudos')} {_on(set(by_tag))}")
+            reasons.append(f"{sum(by_tag.values())} kudos {_on(set(by_tag))}")
         suggestions.append(Suggestion(user, score[user], tuple(reasons)))
     top = tuple(lessons[:TOP_LESSONS])
     if suggestions or community is None:

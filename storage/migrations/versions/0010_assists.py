@@ -17,6 +17,30 @@ depends_on: str | Sequence[str] | None = None
 
 ID = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
 
+# 0008 and 0009 altered `lessons` in batch mode, which on SQLite rebuilds the table and drops its
+# triggers: the full-text index stopped following the lessons (search found nothing new). Put the
+# triggers of 0005 back (IF NOT EXISTS: harmless where they are) and rebuild the index.
+FTS_COLUMNS = ("title", "tags", "next_time", "expected", "happened", "why", "project")
+_COLUMNS = ", ".join(FTS_COLUMNS)
+SQLITE_FTS_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_insert AFTER INSERT ON lessons BEGIN
+        INSERT INTO lessons_fts(rowid, {_COLUMNS})
+        VALUES (new.id, {", ".join("new." + c for c in FTS_COLUMNS)});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_delete AFTER DELETE ON lessons BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS})
+        VALUES ('delete', old.id, {", ".join("old." + c for c in FTS_COLUMNS)});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_update AFTER UPDATE OF {_COLUMNS} ON lessons
+    BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS})
+        VALUES ('delete', old.id, {", ".join("old." + c for c in FTS_COLUMNS)});
+        INSERT INTO lessons_fts(rowid, {_COLUMNS})
+        VALUES (new.id, {", ".join("new." + c for c in FTS_COLUMNS)});
+    END""",
+    "INSERT INTO lessons_fts(lessons_fts) VALUES ('rebuild')",
+]
+
 
 def upgrade() -> None:
     op.create_table(
@@ -49,6 +73,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_assist_lesson_notices_workspace_id"), ["workspace_id"], unique=False
         )
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_FTS_TRIGGERS:
+            op.execute(statement)
 
 
 def downgrade() -> None:
