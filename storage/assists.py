@@ -213,16 +213,17 @@ async def users_of(
 
 async def past_assists(
     session: AsyncSession, workspace_id: int, exclude_id: int | None = None
-) -> list[PeerAssist]:
-    """Recent requests that got helpers (matched or done), to compare topics with."""
-    query = select(PeerAssist).where(
+) -> list[tuple[int, str, str]]:
+    """(id, title, tags) of recent requests that got helpers (matched or done), to compare
+    topics with (columns only: hundreds of them are read per request)."""
+    query = select(PeerAssist.id, PeerAssist.title, PeerAssist.tags).where(
         PeerAssist.workspace_id == workspace_id,
         PeerAssist.status.in_((AssistStatus.MATCHED, AssistStatus.DONE)),
     )
     if exclude_id is not None:
         query = query.where(PeerAssist.id != exclude_id)
     query = query.order_by(PeerAssist.created_at.desc()).limit(PAST_ASSISTS_READ)
-    return list(await session.scalars(query))
+    return [(i, title, tags) for i, title, tags in await session.execute(query)]
 
 
 async def accepted_helpers(

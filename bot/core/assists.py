@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 SUGGESTED = 5  # people suggested to the requester
 TOP_LESSONS = 3  # matching lessons shown with them
-MATCH_LESSONS = 50  # matching lessons read for evidence
+MATCH_LESSONS = 30  # matching lessons read for evidence (the best ranked)
 GROUP_DM_HELPERS = 7  # conversations.open takes 8 users besides the bot: the requester and 7
 NO_HELPER_AFTER = timedelta(days=2)
 TEAM_MAX = 200
@@ -301,12 +301,16 @@ async def match(
     helped: dict[str, list[str]] = defaultdict(list)
     words = topic_words(title, " ".join(tags))
     alike = {
-        a.id: a
-        for a in await queries.past_assists(session, workspace_id, exclude_assist)
-        if similar_topics(words, wanted_tags, *_assist_topic(a))
+        assist_id: past_title
+        for assist_id, past_title, past_tags in await queries.past_assists(
+            session, workspace_id, exclude_assist
+        )
+        if similar_topics(
+            words, wanted_tags, topic_words(past_title, past_tags), set(past_tags.split())
+        )
     }
     for assist_id, user in await queries.accepted_helpers(session, list(alike)):
-        helped[user].append(alike[assist_id].title)
+        helped[user].append(alike[assist_id])
         score[user] += HELPED
     kudos: dict[str, dict[str, int]] = defaultdict(dict)
     for receiver, tag, n in await queries.kudos_by_tag(session, workspace_id, list(wanted_tags)):
