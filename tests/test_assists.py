@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.core import assists, lessons
@@ -415,3 +416,24 @@ async def test_invitation_withdraw_and_the_open_list(bot: Bot) -> None:
     listed = await bot.driver.command(carol, general, "/doughnut", "assists")
     assert "Open peer-assist requests in *SRE*" in listed.json["text"]
     assert "Launching pricing in EMEA" in str(listed.json["blocks"])
+
+
+async def test_matching_that_cannot_finish_in_time_goes_on_after_the_ack(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, carol, carol)
+    await capture(bot, bob, general, "Price the pilot per seat", tags=("pricing",))
+    monkeypatch.setattr(assists, "MATCH_BUDGET", 0)  # no time at all before the ack
+
+    answer = await ask(bot, alice, general, values(community=str(sre)))
+
+    assert answer["response_action"] == "update"
+    assert "I'll DM you their names in a moment" in str(answer["view"]["blocks"])
+    assert f"<@{bob}>" not in str(answer["view"]["blocks"])
+    [assist] = await stored(bot)
+    assert (await helper_rows(bot, assist.id)) == {bob: "suggested"}
+    later = with_button(dms(bot, alice), ids.INVITE_ACTION)
+    assert f"<@{bob}>: wrote 1 lesson on #pricing" in str(later.blocks)
+    assert len([p for p in bot_posts(bot, general) if "asks for a peer assist" in p.text]) == 1

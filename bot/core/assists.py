@@ -10,7 +10,9 @@ received with the request's tags; every suggestion says why.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -45,7 +47,11 @@ from storage.models.lessons import FIELD_MAX
 if TYPE_CHECKING:
     from bot.unit_of_work import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 SUGGESTED = 5  # people suggested to the requester
+# Seconds the submission may spend reading evidence (it is answered within 2.5 s).
+MATCH_BUDGET = 1.0
 TOP_LESSONS = 3  # matching lessons shown with them
 MATCH_LESSONS = 30  # matching lessons read for evidence (the best ranked)
 GROUP_DM_HELPERS = 7  # conversations.open takes 8 users besides the bot: the requester and 7
@@ -167,6 +173,7 @@ class Created:
     errors: dict[str, str] = field(default_factory=dict)
     matches: Matches = Matches()
     community: CommunityView | None = None
+    pending: bool = False  # matching goes on after the ack; suggestions come by DM
 
 
 class Verdict(enum.Enum):
@@ -360,21 +367,62 @@ async def _community(session: AsyncSession, workspace_id: int, cid: int | None) 
     return found if found is not None and found.workspace_id == workspace_id else None
 
 
+async def find_matches(
+    uow: UnitOfWork,
+    *,
+    title: str,
+    learn: str,
+    tags: tuple[str, ...],
+    requester_ids: tuple[str, ...],
+    community_id: int | None,
+) -> Matches:
+    """`match` in a read of its own: no write lock is held while the evidence is read."""
+    bot_user = uow.installation.bot_user_id
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return Matches()
+        community = await _community(session, workspace.id, community_id)
+        return await match(
+            session, workspace.id, title=title, learn=learn, tags=tags,
+            requester_ids=requester_ids, not_people=frozenset([bot_user] if bot_user else []),
+            community=community,
+        )  # fmt: skip
+
+
 async def request_assist(
-    uow: UnitOfWork, user_id: str, form: AssistForm, source: AssistSource = AssistSource()
+    uow: UnitOfWork,
+    user_id: str,
+    form: AssistForm,
+    source: AssistSource = AssistSource(),
+    *,
+    budget: float | None = None,
 ) -> Created:
-    """Store a new `open` request and the people the evidence suggests (nothing on errors)."""
+    """Store a new `open` request and the people the evidence suggests (nothing on errors).
+
+    The evidence is read first, within `budget` seconds (`MATCH_BUDGET`): past it the request
+    is stored without suggestions (`pending`), and `suggest_later` finds them after the ack.
+    """
     now = uow.deps.clock.now()
     errors = validate_form(form, now.date())
     if errors:
         return Created(None, errors)
+    tags = lesson_queries.normal_tags(form.tags)
+    co = form.co_requester_id if form.co_requester_id != user_id else None
+    requesters = (user_id, *([co] if co else []))
+    matches: Matches | None = None
+    try:
+        async with asyncio.timeout(MATCH_BUDGET if budget is None else budget):
+            matches = await find_matches(
+                uow, title=form.title.strip(), learn=form.learn.strip(), tags=tuple(tags),
+                requester_ids=requesters, community_id=form.community_id,
+            )  # fmt: skip
+    except TimeoutError:
+        log.info("matching a peer-assist request took too long: it goes on after the ack")
     workspace = await uow.workspace()
     session = await uow.session()
     community = await _community(session, workspace.id, form.community_id)
     if form.community_id is not None and community is None:
         return Created(None, {AssistField.COMMUNITY: "Pick one of this workspace's communities."})
-    tags = lesson_queries.normal_tags(form.tags)
-    co = form.co_requester_id if form.co_requester_id != user_id else None
     assist = await queries.add_assist(
         session,
         PeerAssist(
@@ -390,18 +438,37 @@ async def request_assist(
             post_channel_id=community.channel_id if community else None,
         ),
     )  # fmt: skip
-    bot_user = uow.installation.bot_user_id
-    matches = await match(
-        session, workspace.id, title=assist.title, learn=assist.learn, tags=tuple(tags),
-        requester_ids=(user_id, *([co] if co else [])), exclude_assist=assist.id,
-        not_people=frozenset([bot_user] if bot_user else []), community=community,
-    )  # fmt: skip
+    if matches is not None:
+        await _suggest(session, assist, matches, now)
+    return Created(view_of(assist), matches=matches or Matches(),
+                   community=community_view(community) if community else None,
+                   pending=matches is None)  # fmt: skip
+
+
+async def _suggest(
+    session: AsyncSession, assist: PeerAssist, matches: Matches, now: datetime
+) -> None:
     for suggestion in matches.suggestions:
         await queries.ensure_helper(
             session, assist, suggestion.user_id, HelperState.SUGGESTED, now, suggestion.why
         )
-    return Created(view_of(assist), matches=matches,
-                   community=community_view(community) if community else None)  # fmt: skip
+
+
+async def suggest_later(uow: UnitOfWork, assist_id: int) -> Created | None:
+    """After the ack: the suggestions a request's submission had no time to find."""
+    found = await get_assist(uow, assist_id)
+    if found is None:
+        return None
+    view = found[0]
+    matches = await find_matches(
+        uow, title=view.title, learn=view.learn, tags=view.tags, requester_ids=view.requesters,
+        community_id=view.community_id,
+    )  # fmt: skip
+    _, assist, community = await _load(uow, assist_id)
+    if assist is None:
+        return None
+    await _suggest(await uow.session(), assist, matches, uow.deps.clock.now())
+    return Created(view_of(assist), matches=matches, community=community)
 
 
 async def _load(

@@ -257,8 +257,26 @@ async def submit_request(
         channel = created.community.channel_id
         post = {"channel": channel, **views.request_post(created.assist)}
         await uow.deliver("chat.postMessage", post, channel=channel)
-    await _dm(uow, user_id, views.requester_dm(created))
+    if created.pending:
+        deps: Deps = context["deps"]
+        work = _suggest_later(deps, uow.installation, created.assist.id)
+        uow.after_commit(lambda: deps.after_ack.hand_off(work, what="peer-assist matching"))
+    else:
+        await _dm(uow, user_id, views.requester_dm(created))
     await ack(response_action="update", view=views.submitted_modal(created))
+
+
+async def _suggest_later(deps: Deps, installation: Installation, assist_id: int) -> None:
+    """After the ack: the evidence the submission had no time for, then the requester's DM."""
+    later = UnitOfWork(deps, installation)
+    ok = False
+    try:
+        created = await assists.suggest_later(later, assist_id)
+        if created is not None and created.assist is not None:
+            await _dm(later, created.assist.requester_id, views.requester_dm(created))
+        ok = True
+    finally:
+        await later.finish(ok=ok)
 
 
 # ---- Buttons -----------------------------------------------------------------------------------

@@ -86,6 +86,10 @@ NO_EVIDENCE = (
     "No evidence yet in this workspace on this topic, and no reviewers to suggest: the post "
     "in the channel is the way."
 )
+PENDING = (
+    ":mag: I'm still looking for the people with the most evidence on this: I'll DM you "
+    "their names in a moment."
+)
 KUDOS_NONE = "Kudos went to these helpers already; there is nobody left to thank."
 
 
@@ -279,7 +283,7 @@ def submitted_modal(created: Created) -> dict[str, Any]:
             "I'll DM you when someone offers to help."
         ),  # fmt: skip
         divider(),
-        *suggestion_blocks(assist, created.matches),
+        *([section(PENDING)] if created.pending else suggestion_blocks(assist, created.matches)),
     ]
     return {
         "type": "modal",
