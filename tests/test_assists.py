@@ -437,3 +437,28 @@ async def test_matching_that_cannot_finish_in_time_goes_on_after_the_ack(
     later = with_button(dms(bot, alice), ids.INVITE_ACTION)
     assert f"<@{bob}>: wrote 1 lesson on #pricing" in str(later.blocks)
     assert len([p for p in bot_posts(bot, general) if "asks for a peer assist" in p.text]) == 1
+
+
+async def test_an_external_helper_is_dmd_instead_of_joining_the_group_dm(bot: Bot) -> None:
+    alice, carol, general = bot.user("alice"), bot.user("carol"), bot.channel("general")
+    guest = bot.state.add_user("guest")
+    guest.external_team_id = "T0OTHERORG"  # Slack Connect: another organisation
+    bot.state.channels[general].members.add(guest.id)
+    sre = await lesson_community(bot, general, carol, carol)
+    await ask(bot, alice, general, values(community=str(sre)))
+    [assist] = await stored(bot)
+    post = [m for m in bot_posts(bot, general) if "asks for a peer assist" in m.text][-1]
+
+    await bot.driver.click(guest.id, post, ids.HELP_ACTION)
+    await bot.settle()
+    await bot.driver.click(
+        alice, with_button(dms(bot, alice), ids.ACCEPT_ACTION), ids.ACCEPT_ACTION
+    )
+    await bot.settle()
+
+    assert (await stored(bot))[0].status.value == "matched"
+    assert bot.emu.calls_to("conversations.open") == []  # nobody else to put in a group DM
+    assert (await stored(bot))[0].group_dm_id is None
+    assert any("can't add you to the group DM" in m.text for m in dms(bot, guest.id))
+    assert any("can't join the group DM" in m.text for m in dms(bot, alice))
+    assert (await helper_rows(bot, assist.id))[guest.id] == "accepted"

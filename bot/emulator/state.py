@@ -31,12 +31,14 @@ class User:
     deleted: bool = False
     is_admin: bool = False
     display_name: str = ""
+    # A Slack Connect user from another organisation: their own team, and `is_stranger`.
+    external_team_id: str | None = None
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         """The user object as users.info returns it."""
         data: dict[str, Any] = {
             "id": self.id,
-            "team_id": team_id,
+            "team_id": self.external_team_id or team_id,
             "name": self.name,
             "deleted": self.deleted,
             "real_name": self.real_name,
@@ -48,7 +50,7 @@ class User:
                 "display_name": self.display_name,
                 "real_name_normalized": self.real_name,
                 "display_name_normalized": self.display_name,
-                "team": team_id,
+                "team": self.external_team_id or team_id,
             },
             "is_admin": self.is_admin,
             "is_owner": False,
@@ -56,6 +58,8 @@ class User:
             "is_app_user": False,
             "updated": 1700000000,
         }
+        if self.external_team_id:
+            data["is_stranger"] = True
         if self.is_bot and self.id == BOT_USER_ID:
             data["profile"]["bot_id"] = BOT_ID
             data["profile"]["api_app_id"] = APP_ID
