@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+import storage.db  # noqa: E402
 from bench.ack import percentile  # noqa: E402
 from bench.search import NOW, SUBJECTS, Scene, fill, postgres_database  # noqa: E402
 from bot.core.assists import match  # noqa: E402
@@ -187,6 +188,9 @@ async def time_matching(db: Database, workspace_id: int, rounds: int) -> list[fl
 
 
 async def bench(name: str, url: str, args: argparse.Namespace) -> None:
+    # Seeding inserts 5,000 rows a statement: more than a request's command timeout allows on a
+    # busy machine (the timings below are of `match` alone).
+    storage.db.COMMAND_TIMEOUT = 300
     db = Database(url)
     try:
         await upgrade(db)

@@ -32,7 +32,7 @@ OPEN_STATES = (AssistStatus.OPEN, AssistStatus.MATCHED)
 # Those who offered help (and were not turned away); accepted ones are the helpers.
 OFFERED = (HelperState.VOLUNTEERED, HelperState.ACCEPTED)
 # Earlier assists compared with a new request: the most recent ones (similar topics recur).
-PAST_ASSISTS_READ = 500
+PAST_ASSISTS_READ = 200
 
 
 async def add_assist(session: AsyncSession, assist: PeerAssist) -> PeerAssist:

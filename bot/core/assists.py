@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -233,14 +234,20 @@ def _stem(word: str) -> str:
     return word
 
 
-def topic_words(*texts: str) -> set[str]:
+def topic_words(*texts: str) -> frozenset[str]:
     """The content words of some text, roughly stemmed (to compare two topics)."""
-    words = search_terms(" ".join(texts))
-    return {_stem(w) for w in words if w not in lesson_queries.STOP_WORDS}
+    return _topic_words(" ".join(texts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _topic_words(text: str) -> frozenset[str]:
+    # Past requests are compared with every new one: their words are worked out once.
+    words = search_terms(text)
+    return frozenset(_stem(w) for w in words if w not in lesson_queries.STOP_WORDS)
 
 
 def similar_topics(
-    a_words: set[str], a_tags: set[str], b_words: set[str], b_tags: set[str]
+    a_words: frozenset[str], a_tags: set[str], b_words: frozenset[str], b_tags: set[str]
 ) -> bool:
     """Two topics are alike when they share a tag, or two content words (one if it is all)."""
     if a_tags & b_tags:
@@ -249,7 +256,7 @@ def similar_topics(
     return len(shared) >= 2 or (len(shared) == 1 and min(len(a_words), len(b_words)) == 1)
 
 
-def _assist_topic(assist: PeerAssist | AssistView) -> tuple[set[str], set[str]]:
+def _assist_topic(assist: PeerAssist | AssistView) -> tuple[frozenset[str], set[str]]:
     tags = assist.tags.split() if isinstance(assist.tags, str) else list(assist.tags)
     return topic_words(assist.title, " ".join(tags)), set(tags)
 
@@ -325,10 +332,12 @@ async def match(
     for receiver, by_tag in kudos.items():
         score[receiver] += KUDOS * min(KUDOS_COUNTED, sum(by_tag.values()))
     excluded = set(requester_ids) | set(not_people)
-    excluded |= await queries.not_people(session, workspace_id, score)
     ranked = sorted(
         (u for u in score if u not in excluded and score[u] > 0), key=lambda u: (-score[u], u)
-    )[:SUGGESTED]
+    )[: SUGGESTED * 3]
+    # Bots and deleted members, asked of the front runners only (a short IN list).
+    excluded |= await queries.not_people(session, workspace_id, ranked)
+    ranked = [u for u in ranked if u not in excluded][:SUGGESTED]
     suggestions = []
     for user in ranked:
         reasons: list[str] = []
