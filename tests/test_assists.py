@@ -462,3 +462,49 @@ async def test_an_external_helper_is_dmd_instead_of_joining_the_group_dm(bot: Bo
     assert any("can't add you to the group DM" in m.text for m in dms(bot, guest.id))
     assert any("can't join the group DM" in m.text for m in dms(bot, alice))
     assert (await helper_rows(bot, assist.id))[guest.id] == "accepted"
+
+
+async def test_home_share_decline_and_a_coordinator_steers(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    dave = bot.state.add_user("dave").id
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, carol, carol)
+    await capture(bot, dave, general, "Price the pilot per seat", tags=("pricing",))
+    await ask(bot, alice, general, values(HOSTILE + " pricing", community=str(sre)))
+    [assist] = await stored(bot)
+    post = [m for m in bot_posts(bot, general) if "asks for a peer assist" in m.text][-1]
+
+    await bot.driver.click(bob, post, ids.SHARE_ACTION)
+    await bot.driver.click(bob, post, ids.HELP_ACTION)
+    invite = bot.shown_button(ids.INVITE_ACTION, value=f"{assist.id}:{dave}")
+    await bot.driver.click(carol, invite, ids.INVITE_ACTION)  # a coordinator may invite
+    await bot.settle()
+    shared = [m.text for m in dms(bot, bob) if "To share" in m.text]
+    assert len(shared) == 1 and "|the request>" in shared[0] and "<!channel>" not in shared[0]
+    invitation = with_button(dms(bot, dave), ids.INVITE_NO_ACTION)
+    await bot.driver.click(dave, invitation, ids.INVITE_NO_ACTION)
+    await bot.driver.click(dave, invitation, ids.INVITE_NO_ACTION)  # answered already
+    await bot.settle()
+    assert (await helper_rows(bot, assist.id))[dave] == "declined"
+    assert len([m for m in dms(bot, alice) if "can't help on" in m.text]) == 1
+    assert "You already answered" in dms(bot, dave)[-1].text
+
+    homes = {}
+    for user in (alice, bob, dave):
+        await bot.driver.open_home(user)
+        await bot.settle()
+        homes[user] = str(bot.state.home_views[user]["blocks"])
+    title = "&lt;!channel&gt; &amp; &lt;@U0HOSTILE&gt; &lt;b&gt; pricing"
+    assert "*Peer assists*" in homes[alice] and "<!channel>" not in homes[alice]
+    mine = homes[alice].split("Your requests")[1].split("Requests you help with")[0]
+    helping = homes[bob].split("Requests you help with")[1].split("Open requests matching")[0]
+    expertise = homes[dave].split("Open requests matching your lessons")[1]
+    assert title in mine and title in helping and title in expertise
+    assert title not in homes[bob].split("Open requests matching your lessons")[1]
+
+    # The community's coordinator steers too: Carol marks it done.
+    done = bot.shown_button(ids.DONE_ACTION, value=str(assist.id))
+    await bot.driver.click(carol, done, ids.DONE_ACTION)
+    await bot.settle()
+    [closed] = await stored(bot)
+    assert closed.status.value == "done" and closed.status_by == carol and closed.closed_at
