@@ -15,7 +15,7 @@ from bot.emulator import Message
 from handlers.assists import ids
 from handlers.lessons import ids as lesson_ids
 from scheduler.jobs import build_scheduler
-from storage.models import AssistHelper, Kudos, KudosSource, Lesson, PeerAssist
+from storage.models import AssistHelper, Delivery, Kudos, KudosSource, Lesson, PeerAssist
 from tests.conftest import Bot, capture, lesson_community, seed_kudos, unit_of_work
 
 HOSTILE = "<!channel> & <@U0HOSTILE> <b>"
@@ -65,6 +65,14 @@ async def ask(bot: Bot, user: str, channel: str, form: dict[str, Any]) -> dict[s
 
 def bot_posts(bot: Bot, channel: str) -> list[Message]:
     return [m for m in bot.state.history(channel) if m.bot_id]
+
+
+async def deliveries_of(bot: Bot) -> list[Delivery]:
+    async with bot.db.reading() as session:
+        found = list(await session.scalars(select(Delivery)))
+        for row in found:
+            session.expunge(row)
+        return found
 
 
 def dms(bot: Bot, user: str) -> list[Message]:
@@ -508,3 +516,20 @@ async def test_home_share_decline_and_a_coordinator_steers(bot: Bot) -> None:
     await bot.settle()
     [closed] = await stored(bot)
     assert closed.status.value == "done" and closed.status_by == carol and closed.closed_at
+
+
+async def test_long_hostile_fields_stay_within_slacks_limits(bot: Bot) -> None:
+    alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
+    general = bot.channel("general")
+    sre = await lesson_community(bot, general, carol, carol)
+
+    await ask(bot, alice, general, values(plan="&" * 3000, learn="<" * 3000, team="&" * 200,
+                                          community=str(sre)))  # fmt: skip
+
+    [post] = [m for m in bot_posts(bot, general) if "asks for a peer assist" in m.text]
+    assert all(len(b["text"]["text"]) <= 3000 for b in post.blocks if b["type"] == "section")
+    assert "&amp;&amp;" in str(post.blocks) and "&amp;&…" not in str(post.blocks)
+    await bot.driver.click(bob, post, ids.HELP_ACTION)
+    await bot.settle()
+    assert any("offers to help" in m.text for m in dms(bot, alice))
+    assert all(d.status.value == "sent" for d in await deliveries_of(bot))

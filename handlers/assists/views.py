@@ -118,6 +118,23 @@ def _t(text: str) -> str:
     return escape(text)
 
 
+# Each of the request's long fields is shown cut to this (escaped), so a section stays within
+# Slack's 3,000 characters whatever was typed.
+SHOWN_MAX = 1200
+
+
+def _cut(text: str, limit: int = SHOWN_MAX) -> str:
+    """Escaped, then cut to `limit` characters without splitting an entity (`&amp;`)."""
+    shown = escape(text)
+    if len(shown) <= limit:
+        return shown
+    shown = shown[: limit - 1]
+    amp = shown.rfind("&", max(0, len(shown) - 5))
+    if amp != -1 and ";" not in shown[amp:]:
+        shown = shown[:amp]
+    return shown + "…"
+
+
 def _tags(tags: tuple[str, ...]) -> str:
     return " ".join(f"#{escape(t)}" for t in tags)
 
@@ -182,16 +199,16 @@ def request_modal(
 def _summary(assist: AssistView) -> list[str]:
     lines = []
     if assist.plan:
-        lines.append(f"*What we are about to do:* {_t(assist.plan)}")
+        lines.append(f"*What we are about to do:* {_cut(assist.plan)}")
     if assist.learn:
-        lines.append(f"*What we want to learn:* {_t(assist.learn)}")
+        lines.append(f"*What we want to learn:* {_cut(assist.learn)}")
     facts = [FORMATS[assist.format]]
     if assist.needed_by:
         facts.append(f"needed by {assist.needed_by:%Y-%m-%d}")
     if assist.team:
-        facts.append(f"team: {_t(assist.team)}")
+        facts.append(f"team: {_cut(assist.team, 250)}")
     if assist.tags:
-        facts.append(_tags(assist.tags))
+        facts.append(_cut(" ".join(f"#{t}" for t in assist.tags), 300))
     lines.append(" · ".join(facts))
     return lines
 
