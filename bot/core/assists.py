@@ -55,6 +55,7 @@ SUGGESTED = 5  # people suggested to the requester
 MATCH_BUDGET = 1.0
 TOP_LESSONS = 3  # matching lessons shown with them
 MATCH_LESSONS = 30  # matching lessons read for evidence (the best ranked)
+MATCH_CANDIDATES = 300  # matches ranked to find them (the book ranks up to 2,000)
 GROUP_DM_HELPERS = 7  # conversations.open takes 8 users besides the bot: the requester and 7
 NO_HELPER_AFTER = timedelta(days=2)
 TEAM_MAX = 200
@@ -290,12 +291,15 @@ async def match(
 ) -> Matches:
     """Rank people by their evidence on this topic; the community's reviewers if none."""
     wanted_tags = set(tags)
-    terms = search_terms(" ".join((title, learn, " ".join(tags))))
+    # What the request is about: its title and tags. What they want to learn is mostly a
+    # question ("how did you…"), whose words match too widely; it counts when nothing else does.
+    terms = search_terms(" ".join((title, " ".join(tags)))) or search_terms(learn)
     found = []
     if terms:
         found = await lesson_queries.search(
-            session, workspace_id, terms, Viewer(requester_ids[0]), Filters(), limit=MATCH_LESSONS
-        )
+            session, workspace_id, terms, Viewer(requester_ids[0]), Filters(),
+            limit=MATCH_LESSONS, candidates=MATCH_CANDIDATES,
+        )  # fmt: skip
     lessons = [lesson_view(x) for x in found]
     score: dict[str, float] = defaultdict(float)
     wrote: dict[str, list[LessonView]] = defaultdict(list)
