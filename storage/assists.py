@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -181,62 +181,49 @@ async def assists_given(session: AsyncSession, workspace_id: int, user_id: str) 
 # ---- Evidence ---------------------------------------------------------------------------------
 
 
-async def validators_of(
+VALIDATED, USED = "validated", "used"
+
+
+async def validators_and_users(
     session: AsyncSession, workspace_id: int, lesson_ids: Sequence[int]
-) -> list[tuple[int, str]]:
-    """(lesson, who validated it) for these lessons."""
+) -> list[tuple[str, str]]:
+    """(who, VALIDATED or USED) for each validation and "I used this" of these lessons, in one
+    round trip."""
     if not lesson_ids:
         return []
-    rows = await session.execute(
-        select(LessonDecision.lesson_id, LessonDecision.by_user).where(
-            LessonDecision.workspace_id == workspace_id,
-            LessonDecision.lesson_id.in_(lesson_ids),
-            LessonDecision.kind == DecisionKind.VALIDATE,
-        )
+    validated = select(LessonDecision.by_user, literal(VALIDATED)).where(
+        LessonDecision.workspace_id == workspace_id,
+        LessonDecision.lesson_id.in_(lesson_ids),
+        LessonDecision.kind == DecisionKind.VALIDATE,
     )
-    return [(lesson_id, user) for lesson_id, user in rows]
-
-
-async def users_of(
-    session: AsyncSession, workspace_id: int, lesson_ids: Sequence[int]
-) -> list[tuple[int, str]]:
-    """(lesson, who said "I used this") for these lessons."""
-    if not lesson_ids:
-        return []
-    rows = await session.execute(
-        select(LessonUse.lesson_id, LessonUse.user_id).where(
-            LessonUse.workspace_id == workspace_id, LessonUse.lesson_id.in_(lesson_ids)
-        )
+    used = select(LessonUse.user_id, literal(USED)).where(
+        LessonUse.workspace_id == workspace_id, LessonUse.lesson_id.in_(lesson_ids)
     )
-    return [(lesson_id, user) for lesson_id, user in rows]
+    rows = await session.execute(union_all(validated, used))
+    return [(user, kind) for user, kind in rows]
 
 
-async def past_assists(
+async def past_helpers(
     session: AsyncSession, workspace_id: int, exclude_id: int | None = None
-) -> list[tuple[int, str, str]]:
-    """(id, title, tags) of recent requests that got helpers (matched or done), to compare
-    topics with (columns only: hundreds of them are read per request)."""
-    query = select(PeerAssist.id, PeerAssist.title, PeerAssist.tags).where(
+) -> list[tuple[str, str, str]]:
+    """(title, tags, accepted helper) of the recent requests that got helpers (matched or
+    done), to compare topics with; one round trip, columns only."""
+    recent = select(PeerAssist.id).where(
         PeerAssist.workspace_id == workspace_id,
         PeerAssist.status.in_((AssistStatus.MATCHED, AssistStatus.DONE)),
     )
     if exclude_id is not None:
-        query = query.where(PeerAssist.id != exclude_id)
-    query = query.order_by(PeerAssist.created_at.desc()).limit(PAST_ASSISTS_READ)
-    return [(i, title, tags) for i, title, tags in await session.execute(query)]
-
-
-async def accepted_helpers(
-    session: AsyncSession, assist_ids: Sequence[int]
-) -> list[tuple[int, str]]:
-    if not assist_ids:
-        return []
+        recent = recent.where(PeerAssist.id != exclude_id)
+    recent_ids = recent.order_by(PeerAssist.created_at.desc()).limit(PAST_ASSISTS_READ)
     rows = await session.execute(
-        select(AssistHelper.assist_id, AssistHelper.user_id).where(
-            AssistHelper.assist_id.in_(assist_ids), AssistHelper.state == HelperState.ACCEPTED
+        select(PeerAssist.title, PeerAssist.tags, AssistHelper.user_id)
+        .join(AssistHelper, AssistHelper.assist_id == PeerAssist.id)
+        .where(
+            PeerAssist.id.in_(recent_ids.scalar_subquery()),
+            AssistHelper.state == HelperState.ACCEPTED,
         )
     )
-    return [(assist_id, user) for assist_id, user in rows]
+    return [(title, tags, user) for title, tags, user in rows]
 
 
 async def kudos_by_tag(

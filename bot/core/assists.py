@@ -310,26 +310,22 @@ async def match(
         good = lesson.status is LessonStatus.VALIDATED
         score[lesson.author_id] += WROTE_VALIDATED if good else WROTE
     ids = [x.id for x in lessons]
-    for _, user in await queries.validators_of(session, workspace_id, ids):
-        validated[user] += 1
-        score[user] += VALIDATED
-    for _, user in await queries.users_of(session, workspace_id, ids):
-        used[user] += 1
-        score[user] += USED
+    for user, kind in await queries.validators_and_users(session, workspace_id, ids):
+        if kind == queries.VALIDATED:
+            validated[user] += 1
+            score[user] += VALIDATED
+        else:
+            used[user] += 1
+            score[user] += USED
     helped: dict[str, list[str]] = defaultdict(list)
     words = topic_words(title, " ".join(tags))
-    alike = {
-        assist_id: past_title
-        for assist_id, past_title, past_tags in await queries.past_assists(
-            session, workspace_id, exclude_assist
-        )
-        if similar_topics(
-            words, wanted_tags, topic_words(past_title, past_tags), set(past_tags.split())
-        )
-    }
-    for assist_id, user in await queries.accepted_helpers(session, list(alike)):
-        helped[user].append(alike[assist_id])
-        score[user] += HELPED
+    for past_title, past_tags, user in await queries.past_helpers(
+        session, workspace_id, exclude_assist
+    ):
+        past = topic_words(past_title, past_tags)
+        if similar_topics(words, wanted_tags, past, set(past_tags.split())):
+            helped[user].append(past_title)
+            score[user] += HELPED
     kudos: dict[str, dict[str, int]] = defaultdict(dict)
     for receiver, tag, n in await queries.kudos_by_tag(session, workspace_id, list(wanted_tags)):
         kudos[receiver][tag] = n
