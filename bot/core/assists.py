@@ -713,10 +713,6 @@ async def lesson_draft(uow: UnitOfWork, assist_id: int, actor: str) -> LessonDra
     return LessonDraft(Verdict.DONE, form, view)
 
 
-async def assist_exists(session: AsyncSession, workspace_id: int, assist_id: int) -> bool:
-    return await queries.assist_by_id(session, workspace_id, assist_id) is not None
-
-
 # ---- Lists: /doughnut assists, the Home tab ----------------------------------------------------
 
 

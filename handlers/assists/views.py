@@ -31,7 +31,6 @@ from bot.core.assists import (
     HomeAssists,
     Matches,
     OpenList,
-    Suggestion,
 )
 from bot.core.lessons import FormChoices, LessonView
 from bot.text import escape, mention
@@ -491,7 +490,3 @@ def overdue_dm(follow: FollowUp) -> dict[str, Any]:
         "capture what the team learned) or cancel it."
     )
     return lead_message(lead, [_controls(assist)])
-
-
-def suggestion_row(s: Suggestion) -> str:
-    return f"{mention(s.user_id)}: {_t(s.why)}"
