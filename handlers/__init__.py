@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.registry import Capability, Registry
 from handlers import (
     aar,
+    assists,
     book,
     commands,
     communities,
@@ -47,6 +48,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     book.CAPABILITY,
     members.CAPABILITY,
     kudos.CAPABILITY,
+    assists.CAPABILITY,
     settings.CAPABILITY,
     aar.CAPABILITY,
 )

@@ -445,3 +445,27 @@ async def aar_community(
     saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
     await uow.finish(ok=True)
     return saved.community.id
+
+
+# ---- peer assists: kudos seeded straight into the tables (the kudos service is built apart) ----
+
+
+async def seed_kudos(
+    bot: Bot, giver: str, receiver: str, tags: tuple[str, ...], *, given: bool = True
+) -> None:
+    """A kudos row and its tags, as the kudos capability stores them."""
+    from storage.models import Kudos, KudosSource, KudosStatus, KudosTag
+
+    team = bot.app.deps.installation.team_id if bot.app.deps.installation else None
+    wid = await workspace_id(bot.db, bot.clock, team or bot.state.team_id)
+    now = bot.clock.now()
+    async with bot.db.transaction() as session:
+        kudos = Kudos(
+            workspace_id=wid, giver_id=giver, receiver_id=receiver, reason="Thanks",
+            tags=" ".join(tags), source=KudosSource.COMMAND,
+            status=KudosStatus.GIVEN if given else KudosStatus.UNDONE,
+            visibility=Visibility.PUBLIC, given_at=now, local_day=now.date().isoformat(),
+        )  # fmt: skip
+        session.add(kudos)
+        await session.flush()
+        session.add_all(KudosTag(kudos_id=kudos.id, tag=t, workspace_id=wid) for t in tags)

@@ -39,8 +39,8 @@ def register_pings(app: Any, registry: Registry) -> None:
     registry.jobs.job("ping-digest", "Ping digest", Schedule(hour=9))(nothing)
 
 
-# Named like a roadmap capability: help stops calling gaps "coming later" once it registers.
-PINGS = Capability(name="gaps", register=register_pings, scopes=("reactions:read",))
+# Named like a roadmap capability: help stops calling digests "coming later" once it registers.
+PINGS = Capability(name="digests", register=register_pings, scopes=("reactions:read",))
 
 
 @pytest.fixture
@@ -60,9 +60,9 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
     shown = str(helped.json["blocks"])
     assert "• `/doughnut ping`: answers pong" in shown
     assert "• `/doughnut setup`" in shown
-    gaps = "knowledge gaps and proposals"
-    assert gaps not in shown and gaps not in helped.json["text"]  # no longer "coming"
-    assert "peer assists" in shown
+    digests = "recognition and sponsor digests"
+    assert digests not in shown and digests not in helped.json["text"]  # no longer "coming"
+    assert "knowledge gaps" in shown
     home = bot.state.home_views[alice]["blocks"]
     assert len(home) <= HOME_MAX_BLOCKS
     text = str(home)

@@ -906,6 +906,9 @@ async def test_a_call_without_its_scope_is_refused_with_what_is_needed(
     assert "chat:write" in refused.value.response["provided"].split(",")
     dm = emu.state.dm_channel(alice).id
     assert (await client.conversations_info(channel=dm))["ok"]  # a DM needs im:read
+    # A group DM needs mpim:write (peer assists ask for it), a DM im:write.
+    assert (await client.conversations_open(users=f"{alice},{ids(emu)[1]}"))["ok"]
+    emu.grants.scopes.discard("mpim:write")
     with pytest.raises(SlackApiError) as refused:
         await client.conversations_open(users=f"{alice},{ids(emu)[1]}")
     assert refused.value.response["needed"] == "mpim:write"

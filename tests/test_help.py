@@ -10,7 +10,7 @@ from tests.conftest import Bot
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # Commands of capabilities that are not built yet: no surface may offer them.
-NOT_BUILT = ("/peer-assist",)
+NOT_BUILT: tuple[str, ...] = ()
 
 
 def offers(shown: str, command: str) -> bool:
@@ -25,7 +25,7 @@ async def test_help_is_an_ephemeral_overview_in_the_ack(bot: Bot) -> None:
     shown = str(reply.json["blocks"])
     assert "*What works today*" in shown
     assert "`/doughnut setup`: make this channel a community of practice" in shown
-    assert "Not built yet, coming later: peer assists, knowledge gaps" in shown
+    assert "Not built yet, coming later: knowledge gaps" in shown
     assert reply.json["text"].startswith("Doughnut today: `/doughnut setup`")
     assert "Not built yet, coming later" in reply.json["text"]
     # Nothing was posted to the channel: help concerns only the person who asked.

@@ -142,6 +142,7 @@ def test_features(manifest) -> None:
         "save_as_lesson",
         "capture_lesson",
         "give_kudos_for_message",
+        "ask_peer_assist",
     }
 
 

@@ -401,7 +401,9 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    assert "The scheduler ran what was due: Housekeeping, Member cache." in out
+    # Housekeeping, and the jobs the capabilities registered (member cache, peer-assist follow-ups).
+    assert "The scheduler ran what was due: Housekeeping, Member cache" in out
+    assert "Peer assists without a helper" in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 

@@ -52,7 +52,7 @@ class User:
                 "display_name": self.display_name,
                 "real_name_normalized": self.real_name,
                 "display_name_normalized": self.display_name,
-                "team": team_id,
+                "team": self.external_team_id or team_id,
             },
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,

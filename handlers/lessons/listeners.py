@@ -342,6 +342,7 @@ async def submit_lesson(
         lesson_source = LessonSource(
             author_id=user_id, channel_id=source.channel_id, visibility=source.visibility,
             message_ts=source.message_ts, thread_ts=source.thread_ts, permalink=source.permalink,
+            assist_id=source.assist_id,
         )  # fmt: skip
         captured = await lessons.capture_lesson(uow, form, lesson_source)
     if captured.lesson is None:

@@ -5,7 +5,14 @@ compares the migrations with) knows its tables.
 """
 
 from storage.models.aar import AarReply, AarRun, AarState
-from storage.models.assists import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
+from storage.models.assists import (
+    AssistFormat,
+    AssistHelper,
+    AssistLessonNotice,
+    AssistStatus,
+    HelperState,
+    PeerAssist,
+)
 from storage.models.base import (
     NAMING_CONVENTION,
     Base,
@@ -49,6 +56,7 @@ __all__ = [
     "WORKSPACE_WIDE",
     "AssistFormat",
     "AssistHelper",
+    "AssistLessonNotice",
     "AssistStatus",
     "Base",
     "Community",
