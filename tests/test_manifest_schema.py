@@ -137,7 +137,8 @@ def test_features(manifest) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert features["bot_user"] == {"display_name": "Doughnut", "always_online": True}
-    assert {s["callback_id"] for s in features["shortcuts"]} == {"save_as_lesson", "capture_lesson"}
+    shortcuts = {s["callback_id"] for s in features["shortcuts"]}
+    assert shortcuts == {"save_as_lesson", "capture_lesson", "raise_gap"}
 
 
 def test_settings_are_socket_mode(manifest) -> None:
