@@ -41,10 +41,11 @@ CHASSIS: tuple[Capability, ...] = (
 CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     communities.CAPABILITY,
+    # Before the book: its Home section is often empty, and leaves its share to the book's.
+    gaps.CAPABILITY,
     lessons.CAPABILITY,
     book.CAPABILITY,
     settings.CAPABILITY,
-    gaps.CAPABILITY,
 )
 
 
