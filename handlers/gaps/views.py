@@ -361,7 +361,7 @@ def proposal_modal(
     insight: str, choices: ProposalChoices, channel_id: str | None, *, external_id: str
 ) -> dict[str, Any]:
     """The proposal form: insight, proposal, evidence (lessons, gaps), community, priority."""
-    communities = [(str(c.id), c.name[:75]) for c in choices.communities]
+    communities = [(str(c.id), c.label[:75]) for c in choices.communities]
     default = choices.default_community
     blocks: list[Block] = [
         text_input(ids.INSIGHT_BLOCK, ids.FIELD_ACTION, "What the community learned",
