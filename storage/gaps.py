@@ -4,6 +4,7 @@ the workspace, so another workspace's rows are never read or counted."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -75,15 +76,28 @@ async def open_gap_count(
     return found or 0
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """What matching a lesson needs of an open gap (not the whole row: hundreds are read)."""
+
+    id: int
+    question: str
+    tags: str
+    votes: int
+
+
 async def match_candidates(
     session: AsyncSession, workspace_id: int, community_id: int | None
-) -> list[Gap]:
-    """The open gaps a lesson may answer: its community's (or, without one, the workspace's)."""
-    query = select(Gap).where(Gap.workspace_id == workspace_id, Gap.status == GapStatus.OPEN)
+) -> list[Candidate]:
+    """The open gaps a lesson may answer: its community's (or, without one, the workspace's),
+    newest first."""
+    query = select(Gap.id, Gap.question, Gap.tags, Gap.vote_count).where(
+        Gap.workspace_id == workspace_id, Gap.status == GapStatus.OPEN
+    )
     if community_id is not None:
         query = query.where(Gap.community_id == community_id)
     query = query.order_by(Gap.created_at.desc(), Gap.id.desc()).limit(MATCH_CANDIDATES)
-    return list(await session.scalars(query))
+    return [Candidate(*row) for row in await session.execute(query)]
 
 
 async def add_vote(session: AsyncSession, gap: Gap, user_id: str, now: datetime) -> bool:
@@ -121,6 +135,18 @@ async def gap_lesson(session: AsyncSession, gap_id: int, lesson_id: int) -> GapL
     return await session.scalar(
         select(GapLesson).where(GapLesson.gap_id == gap_id, GapLesson.lesson_id == lesson_id)
     )
+
+
+async def offered_gaps(session: AsyncSession, lesson_id: int, gap_ids: Sequence[int]) -> set[int]:
+    """Which of these gaps this lesson was offered for (or linked to) already."""
+    if not gap_ids:
+        return set()
+    result = await session.scalars(
+        select(GapLesson.gap_id).where(
+            GapLesson.lesson_id == lesson_id, GapLesson.gap_id.in_(gap_ids)
+        )
+    )
+    return set(result)
 
 
 async def add_gap_lesson(

@@ -11,6 +11,7 @@ gaps, lessons and proposals link to one, suggested from their tags and words.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ PRIORITIES_MAX = 5
 # counts as much as `TAG_WEIGHT` of them).
 MATCH_THRESHOLD = 0.5
 TAG_WEIGHT = 0.3
+# A lesson is offered for its best few matching gaps, not for every one.
+OFFERS_MAX = 3
 
 _CHANNEL_TAG = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
 _TAG = re.compile(r"(?<![\w#])#([\w][\w-]{0,63})", re.UNICODE)
@@ -120,29 +123,39 @@ def _stem(word: str) -> str:
     return word
 
 
-def _words(text: str) -> set[str]:
-    return {_stem(w) for w in search_terms(text) if w not in lesson_queries.STOP_WORDS}
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> frozenset[str]:
+    """A text's content words, roughly stemmed (kept: the same open gaps are compared with
+    every new lesson)."""
+    return frozenset(_stem(w) for w in search_terms(text) if w not in lesson_queries.STOP_WORDS)
 
 
-def _lesson_words(lesson: LessonView) -> set[str]:
+def _lesson_words(lesson: LessonView) -> frozenset[str]:
     text = " ".join((lesson.title, lesson.next_time, lesson.expected, lesson.happened,
                      lesson.why, " ".join(lesson.tags)))  # fmt: skip
     return _words(text)
 
 
+def _asked(question: str, tags: tuple[str, ...]) -> frozenset[str]:
+    return _words(question) | {_stem(t) for t in tags}
+
+
 def answer_score(question: str, tags: tuple[str, ...], lesson: LessonView) -> float:
     """How well a lesson answers a gap: the share of the gap's words it covers, plus a bonus
     when they share a tag (full text and tags, as the issue asks)."""
-    asked = _words(question) | {_stem(t) for t in tags}
+    return _score(_asked(question, tags), tags, _lesson_words(lesson), lesson.tags)
+
+
+def _score(
+    asked: frozenset[str],
+    tags: tuple[str, ...],
+    covers: frozenset[str],
+    lesson_tags: tuple[str, ...],
+) -> float:
     if not asked:
         return 0.0
-    covered = len(asked & _lesson_words(lesson)) / len(asked)
-    shared_tag = bool(set(tags) & set(lesson.tags))
-    return covered + (TAG_WEIGHT if shared_tag else 0.0)
-
-
-def answers(gap: GapView, lesson: LessonView) -> bool:
-    return answer_score(gap.question, gap.tags, lesson) >= MATCH_THRESHOLD
+    covered = len(asked & covers) / len(asked)
+    return covered + (TAG_WEIGHT if set(tags) & set(lesson_tags) else 0.0)
 
 
 def suggest_priority(
@@ -415,15 +428,25 @@ async def offer_answers(uow: UnitOfWork, lesson_id: int) -> tuple[Offer, ...]:
     if lesson.community_id is not None:
         community = await session.get(Community, lesson.community_id)
     name = community.name if community is not None else None
+    covers = _lesson_words(view)  # once: compared with every candidate
+    scored = []
+    for found in await queries.match_candidates(session, workspace.id, lesson.community_id):
+        tags = tuple(found.tags.split())
+        score = _score(_asked(found.question, tags), tags, covers, view.tags)
+        if score >= MATCH_THRESHOLD:
+            scored.append((score, found.votes, found.id))
+    scored.sort(reverse=True)  # the best match first, then the most wanted, then the newest
+    offered = await queries.offered_gaps(session, lesson.id, [gap_id for *_, gap_id in scored])
     offers = []
-    for gap in map(gap_view, await queries.match_candidates(session, workspace.id,
-                                                             lesson.community_id)):  # fmt: skip
-        if not answers(gap, view):
-            continue
-        if await queries.gap_lesson(session, gap.id, lesson.id) is not None:
+    for *_, gap_id in scored:
+        if gap_id in offered:
             continue  # offered (or linked) before: once per (gap, lesson)
-        await queries.add_gap_lesson(session, workspace.id, gap.id, lesson.id, now)
-        offers.append(Offer(gap, view, name))
+        if len(offers) == OFFERS_MAX:
+            break
+        gap = await queries.gap_by_id(session, workspace.id, gap_id)
+        assert gap is not None  # just read, in this transaction
+        await queries.add_gap_lesson(session, workspace.id, gap_id, lesson.id, now)
+        offers.append(Offer(gap_view(gap), view, name))
     return tuple(offers)
 
 
