@@ -277,7 +277,7 @@ async def test_i_can_answer_opens_the_lesson_form_and_links_its_lesson(bot: Bot)
     p = people(bot)
     general = bot.channel("general")
     await community_with(bot, general, coordinators=(p["alice"],))
-    await doughnut(bot, p["carol"], general, f"gap {QUESTION}")
+    await doughnut(bot, p["carol"], general, "gap Who rolls back <!channel> &lt;b&gt; schemas?")
     listed = await doughnut(bot, p["dave"], general, "gaps")
     [gap_id] = [int(v) for v in values_of(listed, ids.VOTE_ACTION)]
     await click_gap(bot, p["dave"], listed, ids.VOTE_ACTION, gap_id)
@@ -286,7 +286,7 @@ async def test_i_can_answer_opens_the_lesson_form_and_links_its_lesson(bot: Bot)
     await bot.app.deps.after_ack.idle()
     form = bot.state.modal_stack(p["frank"])[-1]
     values = {
-        lesson_ids.TITLE_BLOCK: {lesson_ids.FIELD_ACTION: "Expand, then contract"},
+        lesson_ids.TITLE_BLOCK: {lesson_ids.FIELD_ACTION: "Expand, then contract <!here> <b>"},
         lesson_ids.NEXT_TIME_BLOCK: {lesson_ids.FIELD_ACTION: "Two-step schema migrations."},
     }
     reply = await bot.driver.view_submission(p["frank"], form, values)
@@ -294,8 +294,11 @@ async def test_i_can_answer_opens_the_lesson_form_and_links_its_lesson(bot: Bot)
     await bot.settle()
     assert await gap_status(bot, gap_id) is GapStatus.ANSWERED
     for asker in ("carol", "dave"):
-        [told] = dm_texts(bot, p[asker])
-        assert "Expand, then contract" in told
+        [told] = dm_messages(bot, p[asker])
+        everything = told.text + str(told.blocks)
+        assert "Expand, then contract" in everything and "Who rolls back" in everything
+        assert "<!channel>" not in everything and "<!here>" not in everything
+        assert "<b>" not in everything and "&lt;b&gt;" in everything
     assert not [t for t in dm_texts(bot, p["frank"]) if "has an answer" in t]
 
 
