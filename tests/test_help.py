@@ -27,7 +27,7 @@ async def test_help_is_an_ephemeral_overview_in_the_ack(bot: Bot) -> None:
     assert "`/doughnut setup`: make this channel a community of practice" in shown
     assert "Not built yet, coming later: peer assists, kudos" in shown
     assert "knowledge gaps" not in shown.split("Not built yet")[1]  # they are built
-    assert "`/doughnut gap <question> #tags`" in shown
+    assert "`/doughnut gap &lt;question&gt; #tags`" in shown
     assert reply.json["text"].startswith("Doughnut today: `/doughnut setup`")
     assert "Not built yet, coming later" in reply.json["text"]
     # Nothing was posted to the channel: help concerns only the person who asked.

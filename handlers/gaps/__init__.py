@@ -13,7 +13,7 @@ from handlers.gaps import ids, listeners, views
 def register(app: Any, registry: Registry) -> None:
     registry.help += [
         HelpEntry(
-            "`/doughnut gap <question> #tags`",
+            "`/doughnut gap &lt;question&gt; #tags`",
             "a knowledge gap for the channel's community (answered at once if the book knows)",
         ),
         HelpEntry(
@@ -22,7 +22,7 @@ def register(app: Any, registry: Registry) -> None:
         ),
         HelpEntry("*Raise as a knowledge gap*", "on a message's menu: a question nobody answered"),
         HelpEntry(
-            "`/doughnut propose <insight>`",
+            "`/doughnut propose &lt;insight&gt;`",
             "a proposal to the community's sponsors, with its evidence; they answer",
         ),
         HelpEntry(

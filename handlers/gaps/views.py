@@ -157,9 +157,8 @@ def gaps_reply(found: GapList, priorities: dict[int, str] | None = None) -> dict
         return ephemeral(GAPS_NO_COMMUNITY)
     name = escape(found.community.name)
     if not found.gaps:
-        return ephemeral(
-            f"No open knowledge gaps in *{name}*. Raise one: `/doughnut gap <question> #tags`."
-        )
+        raise_one = "`/doughnut gap &lt;question&gt; #tags`"
+        return ephemeral(f"No open knowledge gaps in *{name}*. Raise one: {raise_one}.")
     lead = f":question: Open knowledge gaps in *{name}*, most wanted first ({found.total}):"
     blocks: list[Block] = []
     for gap in found.gaps:
