@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Lesson, LessonStatus
@@ -101,25 +102,18 @@ async def match_candidates(
 
 
 async def add_vote(session: AsyncSession, gap: Gap, user_id: str, now: datetime) -> bool:
-    """+1 once per person: False when they had voted already."""
-    found = await session.get(GapVote, (gap.id, user_id))
-    if found is not None:
+    """+1 once per person: False when they had voted already (even a moment ago, elsewhere)."""
+    if await session.get(GapVote, (gap.id, user_id)) is not None:
         return False
-    session.add(
-        GapVote(gap_id=gap.id, user_id=user_id, workspace_id=gap.workspace_id, voted_at=now)
-    )
-    await session.flush()
-    # Counted from the rows (not +1 in Python), so two voters at once both count.
-    await session.execute(
-        update(Gap)
-        .where(Gap.id == gap.id)
-        .values(
-            vote_count=select(func.count())
-            .select_from(GapVote)
-            .where(GapVote.gap_id == gap.id)
-            .scalar_subquery()
-        )
-    )
+    try:
+        async with session.begin_nested():  # a double click racing this one: one row wins
+            session.add(
+                GapVote(gap_id=gap.id, user_id=user_id, workspace_id=gap.workspace_id, voted_at=now)
+            )
+    except IntegrityError:
+        return False
+    # An increment in the database (not in Python): two voters at once both count.
+    await session.execute(update(Gap).where(Gap.id == gap.id).values(vote_count=Gap.vote_count + 1))
     await session.refresh(gap, ["vote_count"])
     return True
 
