@@ -251,3 +251,29 @@ async def test_another_workspace_proposals_never_count(bot: Bot) -> None:
     assert "gone" in str(bot.state.modal_stack(p["carol"])[-1]["blocks"])
     form = await open_proposal_form(bot, p["bob"], general, "Ours")
     assert "Their gap" not in str(form["blocks"])
+
+
+async def test_answered_from_the_home_tab_the_proposal_leaves_it_at_once(bot: Bot) -> None:
+    p = people(bot)
+    general = bot.channel("general")
+    sre = await community_with(bot, general, coordinators=(p["alice"],), sponsors=(p["carol"],))
+    uow = unit_of_work(bot)
+    submitted = await proposals.submit_proposal(
+        uow, p["bob"], proposals.ProposalForm("Rehearsals help", "Rehearse every release", sre)
+    )
+    await uow.finish(ok=True)
+    assert submitted.proposal is not None
+    assert "Rehearse every release" in await home_of(bot, p["carol"])
+
+    home = bot.state.home_views[p["carol"]]
+    await bot.driver.click(p["carol"], home, ids.RESPOND_ACTION)
+    modal = bot.state.modal_stack(p["carol"])[-1]
+    await bot.driver.view_submission(p["carol"], modal, {
+        ids.DECISION_BLOCK: {ids.FIELD_ACTION: selected("explore")},
+        ids.MESSAGE_BLOCK: {ids.FIELD_ACTION: "Let's try it in two teams first."},
+    })  # fmt: skip
+    await bot.settle()
+
+    refreshed = str(bot.state.home_views[p["carol"]]["blocks"])  # not opened again
+    assert "Proposals waiting for your answer" not in refreshed
+    assert await open_list(bot, sre) == []

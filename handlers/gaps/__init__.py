@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.registry import Capability, HelpEntry, HomeSection, Registry
 from handlers.gaps import ids, listeners, views
+from handlers.home.listeners import HomeTab
 
 
 def register(app: Any, registry: Registry) -> None:
@@ -45,7 +46,8 @@ def register(app: Any, registry: Registry) -> None:
     app.view_submission(ids.PROPOSAL_VIEW)(listeners.submit_proposal)
     app.action(ids.ACKNOWLEDGE_ACTION)(listeners.acknowledge_clicked)
     app.action(ids.RESPOND_ACTION)(listeners.respond_clicked)
-    app.view_submission(ids.RESPOND_VIEW)(listeners.submit_respond)
+    responses = listeners.Responses(HomeTab(registry))
+    app.view_submission(ids.RESPOND_VIEW)(responses.submit_respond)
     app.view_submission(ids.PRIORITIES_VIEW)(listeners.submit_priorities)
 
 

@@ -28,6 +28,7 @@ from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.gaps import ids, offers, views
+from handlers.home.listeners import HomeTab
 from handlers.lessons import listeners as lesson_listeners
 from handlers.lessons.views import Source
 from storage.deliveries import RESPONSE_URL
@@ -379,7 +380,8 @@ async def respond_clicked(
         return
     decided = await proposals.may_respond(context["uow"], proposal_id, body["user"]["id"])
     if decided.verdict is Verdict.DONE and decided.proposal is not None:
-        modal = views.respond_modal(decided.proposal)
+        on_home = (body.get("view") or {}).get("type") == "home"
+        modal = views.respond_modal(decided.proposal, on_home=on_home)
     else:
         text = views.proposal_refusal(decided.verdict, decided.proposal)
         modal = notice_modal(text, "Proposal")
@@ -387,44 +389,74 @@ async def respond_clicked(
     await ack()
 
 
-async def submit_respond(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    """The sponsor's answer: kept with who and when; the channel and the proposer see it."""
-    uow: UnitOfWork = context["uow"]
-    proposal_id = views.read_proposal_id(view)
-    if proposal_id is None:
-        await ack(response_action="update", view=notice_modal(views.OUT_OF_DATE))
-        return
-    form = FormValues(view["state"]["values"])
-    try:
-        decision = ProposalDecision(form.option(ids.DECISION_BLOCK, ids.FIELD_ACTION) or "")
-    except ValueError:
-        decision = None
-    message = form.text(ids.MESSAGE_BLOCK, ids.FIELD_ACTION)
-    decided = await proposals.respond(uow, proposal_id, body["user"]["id"], decision, message)
-    if decided.verdict is Verdict.NOTE_REQUIRED:
-        errors = {}
-        if decision is None:
-            errors[ids.DECISION_BLOCK] = "Pick a decision: adopt, explore or decline."
-        if not message:
-            errors[ids.MESSAGE_BLOCK] = "Say a word to the community about your decision."
-        await ack(**field_errors(errors))
-        return
-    if decided.verdict is Verdict.NOTE_TOO_LONG:
-        await ack(**field_errors({ids.MESSAGE_BLOCK: "Keep this under 2000 characters."}))
-        return
-    proposal, community = decided.proposal, decided.community
-    if decided.verdict is not Verdict.DONE or proposal is None or community is None:
-        text = views.proposal_refusal(decided.verdict, proposal)
-        await ack(response_action="update", view=notice_modal(text, "Proposal"))
-        return
-    answer = views.channel_answer(proposal, community)
-    post = {"channel": community.channel_id, **answer}
-    await uow.deliver("chat.postMessage", post, channel=community.channel_id)
-    if proposal.proposed_by != proposal.decided_by:
-        await _dm(uow, proposal.proposed_by, answer)
-    await ack(response_action="update", view=views.answered_notice(proposal))
+class Responses:
+    """The sponsor's answer. Given from the Home tab, it refreshes the sponsor's tab once it
+    has committed, so the proposal leaves their queue at once."""
+
+    def __init__(self, home: HomeTab) -> None:
+        self._home = home
+
+    def _refresh(self, uow: UnitOfWork, token: str | None, user_id: str) -> None:
+        """After the commit and the ack: read the person's channels, then publish their tab."""
+        deps, installation, home = uow.deps, uow.installation, self._home
+
+        async def refresh() -> None:
+            later = UnitOfWork(deps, installation)
+            viewer = await home.viewer(with_token(deps.outbox_client, token), user_id)
+            ok = False
+            try:
+                await home.publish(later, viewer)
+                ok = True
+            finally:
+                await later.finish(ok=ok)
+
+        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
+
+    async def submit_respond(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        """The sponsor's answer: kept with who and when; the channel and the proposer see it."""
+        uow: UnitOfWork = context["uow"]
+        proposal_id = views.read_proposal_id(view)
+        if proposal_id is None:
+            await ack(response_action="update", view=notice_modal(views.OUT_OF_DATE))
+            return
+        form = FormValues(view["state"]["values"])
+        try:
+            decision = ProposalDecision(form.option(ids.DECISION_BLOCK, ids.FIELD_ACTION) or "")
+        except ValueError:
+            decision = None
+        message = form.text(ids.MESSAGE_BLOCK, ids.FIELD_ACTION)
+        decided = await proposals.respond(uow, proposal_id, body["user"]["id"], decision, message)
+        if decided.verdict is Verdict.NOTE_REQUIRED:
+            errors = {}
+            if decision is None:
+                errors[ids.DECISION_BLOCK] = "Pick a decision: adopt, explore or decline."
+            if not message:
+                errors[ids.MESSAGE_BLOCK] = "Say a word to the community about your decision."
+            await ack(**field_errors(errors))
+            return
+        if decided.verdict is Verdict.NOTE_TOO_LONG:
+            await ack(**field_errors({ids.MESSAGE_BLOCK: "Keep this under 2000 characters."}))
+            return
+        proposal, community = decided.proposal, decided.community
+        if decided.verdict is not Verdict.DONE or proposal is None or community is None:
+            text = views.proposal_refusal(decided.verdict, proposal)
+            await ack(response_action="update", view=notice_modal(text, "Proposal"))
+            return
+        answer = views.channel_answer(proposal, community)
+        post = {"channel": community.channel_id, **answer}
+        await uow.deliver("chat.postMessage", post, channel=community.channel_id)
+        if proposal.proposed_by != proposal.decided_by:
+            await _dm(uow, proposal.proposed_by, answer)
+        if views.opened_from_home(view):
+            self._refresh(uow, client.token, body["user"]["id"])
+        await ack(response_action="update", view=views.answered_notice(proposal))
 
 
 # ---- Priorities -------------------------------------------------------------------------------

@@ -470,15 +470,17 @@ def proposal_refusal(verdict: Verdict, proposal: ProposalView | None) -> str:
     return PROPOSAL_GONE
 
 
-def respond_modal(proposal: ProposalView) -> dict[str, Any]:
+def respond_modal(proposal: ProposalView, *, on_home: bool = False) -> dict[str, Any]:
+    """The sponsor's answer; from the Home tab, the tab is refreshed once it is answered."""
     options = [(d.value, DECISION_WORDS[d]) for d in ProposalDecision]
+    metadata: dict[str, Any] = {"pr": proposal.id, "home": True} if on_home else {"pr": proposal.id}
     return {
         "type": "modal",
         "callback_id": ids.RESPOND_VIEW,
         "title": plain("Answer a proposal"),
         "submit": plain("Answer"),
         "close": plain("Cancel"),
-        "private_metadata": json.dumps({"pr": proposal.id}),
+        "private_metadata": json.dumps(metadata),
         "blocks": [
             *_proposal_body(proposal),
             select_input(ids.DECISION_BLOCK, ids.FIELD_ACTION, "Decision", options),
@@ -494,6 +496,13 @@ def read_proposal_id(view: dict[str, Any]) -> int | None:
         return int(value) if value is not None else None
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def opened_from_home(view: dict[str, Any]) -> bool:
+    try:
+        return json.loads(view.get("private_metadata") or "{}").get("home") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def read_channel(view: dict[str, Any]) -> str | None:
