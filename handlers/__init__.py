@@ -9,6 +9,7 @@ from handlers import (
     book,
     commands,
     communities,
+    gaps,
     help,
     home,
     installation,
@@ -44,6 +45,8 @@ CHASSIS: tuple[Capability, ...] = (
 CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     communities.CAPABILITY,
+    # Before the book: its Home section is often empty, and leaves its share to the book's.
+    gaps.CAPABILITY,
     lessons.CAPABILITY,
     book.CAPABILITY,
     members.CAPABILITY,

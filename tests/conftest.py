@@ -469,3 +469,39 @@ async def seed_kudos(
         session.add(kudos)
         await session.flush()
         session.add_all(KudosTag(kudos_id=kudos.id, tag=t, workspace_id=wid) for t in tags)
+
+
+# ---- knowledge gaps and proposals (tests/test_gaps.py, tests/test_proposals.py) ----
+
+OTHER_TEAM = Installation(
+    team_id="T0OTHER", enterprise_id=None, bot_user_id="U0BOT", bot_id="B0BOT"
+)
+
+
+async def community_with(
+    bot: Bot,
+    channel: str,
+    *,
+    coordinators: tuple[str, ...] = (),
+    reviewers: tuple[str, ...] = (),
+    sponsors: tuple[str, ...] = (),
+    name: str = "SRE",
+    installation: Installation | None = None,
+) -> int:
+    """A community with these roles, made through the service (optionally in another workspace)."""
+    uow = UnitOfWork(bot.app.deps, installation or bot.app.deps.installation)
+    form = SetupForm(name=name, description="", timezone="UTC", coordinators=list(coordinators),
+                     reviewers=list(reviewers), sponsors=list(sponsors))  # fmt: skip
+    saved = await save_setup(uow, coordinators[0], channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    assert saved.community is not None
+    return saved.community.id
+
+
+def dm_texts(bot: Bot, user: str) -> list[str]:
+    """What the bot said in a person's DM, oldest first."""
+    return [m.text for m in bot.state.history(bot.state.dm_channel(user).id) if m.bot_id]
+
+
+def dm_messages(bot: Bot, user: str) -> list[Message]:
+    return [m for m in bot.state.history(bot.state.dm_channel(user).id) if m.bot_id]

@@ -138,11 +138,13 @@ def test_features(manifest) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert features["bot_user"] == {"display_name": "Doughnut", "always_online": True}
-    assert {s["callback_id"] for s in features["shortcuts"]} == {
+    shortcuts = {s["callback_id"] for s in features["shortcuts"]}
+    assert shortcuts == {
         "save_as_lesson",
         "capture_lesson",
         "give_kudos_for_message",
         "ask_peer_assist",
+        "raise_gap",
     }
 
 
