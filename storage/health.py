@@ -334,8 +334,8 @@ async def recognition(
 
 async def monthly_lessons(
     session: AsyncSession, workspace_id: int, community_id: int, start: datetime, end: datetime
-) -> tuple[list[datetime], list[datetime], list[tuple[int, datetime]]]:
-    """For the chart: when each lesson was captured, validated, and reused (lesson, instant)."""
+) -> tuple[list[datetime], list[tuple[int, datetime]], list[tuple[int, datetime]]]:
+    """For the chart: when each lesson was captured; validated and reused (lesson, instant)."""
     captured = await session.scalars(
         select(Lesson.created_at).where(
             Lesson.workspace_id == workspace_id,
@@ -343,8 +343,8 @@ async def monthly_lessons(
             _in(Lesson.created_at, start, end),
         )
     )
-    validated = await session.scalars(
-        select(LessonDecision.decided_at)
+    validated = await session.execute(
+        select(LessonDecision.lesson_id, LessonDecision.decided_at)
         .join(Lesson, Lesson.id == LessonDecision.lesson_id)
         .where(
             LessonDecision.workspace_id == workspace_id,
@@ -362,7 +362,11 @@ async def monthly_lessons(
             _in(LessonUse.used_at, start, end),
         )
     )
-    return list(captured), list(validated), [(i, at) for i, at in used.all()]
+    return (
+        list(captured),
+        [(i, at) for i, at in validated.all()],
+        [(i, at) for i, at in used.all()],
+    )
 
 
 # ---- The support team -------------------------------------------------------------------------

@@ -414,3 +414,51 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     a subprocess where the entry point itself is not what is tested."""
     result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+# ---- health and roles: other capabilities' rows, seeded straight through SQLAlchemy ----
+
+
+async def seed_rows(db: Database, *rows: object) -> None:
+    """Add rows as they are (kudos, assists, gaps, members...), in order, in one transaction
+    (a flush each: without relationships, SQLAlchemy would not order them by foreign key)."""
+    async with db.transaction() as session:
+        for row in rows:
+            session.add(row)
+            await session.flush()
+
+
+async def bot_workspace(bot: Bot) -> int:
+    """The id of the workspace the bot serves (created if no request made it yet)."""
+    return await workspace_id(bot.db, bot.clock, bot.state.team_id)
+
+
+async def seed_member(
+    bot: Bot, user_id: str, *, is_admin: bool = False, is_owner: bool = False, name: str = ""
+) -> None:
+    """A row of the member cache (another capability fills it from users.list)."""
+    from storage.models import Member
+
+    await seed_rows(
+        bot.db,
+        Member(workspace_id=await bot_workspace(bot), user_id=user_id, name=name,
+               is_admin=is_admin, is_owner=is_owner, updated_at=bot.clock.now()),
+    )  # fmt: skip
+
+
+async def community_with(
+    bot: Bot,
+    channel: str,
+    name: str = "SRE",
+    *,
+    coordinators: list[str],
+    reviewers: list[str] | None = None,
+    sponsors: list[str] | None = None,
+) -> int:
+    """A community set up through the service (as `/doughnut setup` does); its id."""
+    uow = unit_of_work(bot)
+    form = SetupForm(name=name, description="", timezone="UTC", coordinators=coordinators,
+                     reviewers=reviewers or [], sponsors=sponsors or [])  # fmt: skip
+    saved = await save_setup(uow, coordinators[0], channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    return saved.community.id

@@ -188,7 +188,7 @@ class Monthly:
     community: str
     months: tuple[str, ...]  # "2026-01"
     captured: tuple[int, ...]
-    validated: tuple[int, ...]
+    validated: tuple[int, ...]  # distinct lessons validated that month
     reused: tuple[int, ...]  # distinct lessons reused that month
     active: tuple[int, ...]  # distinct active members that month
 
@@ -217,11 +217,13 @@ async def monthly(
         at = at.astimezone(UTC)
         return (at.year - start.year) * 12 + at.month - start.month
 
-    counts = [[0] * CHART_MONTHS for _ in range(2)]
+    counts = [0] * CHART_MONTHS
     for at in captured:
-        counts[0][bucket(at)] += 1
-    for at in validated:
-        counts[1][bucket(at)] += 1
+        counts[bucket(at)] += 1
+    # Distinct lessons a month: validated twice (sent back between) or reused by many, once.
+    valid: list[set[int]] = [set() for _ in range(CHART_MONTHS)]
+    for lesson_id, at in validated:
+        valid[bucket(at)].add(lesson_id)
     reused: list[set[int]] = [set() for _ in range(CHART_MONTHS)]
     for lesson_id, at in used:
         reused[bucket(at)].add(lesson_id)
@@ -231,8 +233,8 @@ async def monthly(
     return Monthly(
         community=community.name,
         months=tuple(f"{s.year}-{s.month:02d}" for s in starts[:-1]),
-        captured=tuple(counts[0]),
-        validated=tuple(counts[1]),
+        captured=tuple(counts),
+        validated=tuple(len(s) for s in valid),
         reused=tuple(len(s) for s in reused),
         active=tuple(len(s) for s in active),
     )

@@ -68,8 +68,10 @@ def _count(label: str, now: int, before: int) -> str:
 
 
 def _span(label: str, now: timedelta | None, before: timedelta | None) -> str:
-    trend = arrow(_seconds(now), _seconds(before))
-    return f"{label} {duration(now)} {trend} ({duration(before)})"
+    """A median: no arrow when either period had nothing to measure."""
+    if now is None or before is None:
+        return f"{label} {duration(now)} ({duration(before)})"
+    return f"{label} {duration(now)} {arrow(_seconds(now), _seconds(before))} ({duration(before)})"
 
 
 def share(figures: Figures) -> str:
