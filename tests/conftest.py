@@ -454,11 +454,14 @@ async def community_with(
     coordinators: list[str],
     reviewers: list[str] | None = None,
     sponsors: list[str] | None = None,
+    is_private: bool = False,
 ) -> int:
     """A community set up through the service (as `/doughnut setup` does); its id."""
     uow = unit_of_work(bot)
     form = SetupForm(name=name, description="", timezone="UTC", coordinators=coordinators,
                      reviewers=reviewers or [], sponsors=sponsors or [])  # fmt: skip
-    saved = await save_setup(uow, coordinators[0], channel, form, editing=False, is_private=False)
+    saved = await save_setup(
+        uow, coordinators[0], channel, form, editing=False, is_private=is_private
+    )
     await uow.finish(ok=True)
     return saved.community.id

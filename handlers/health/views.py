@@ -199,6 +199,10 @@ def all_line(health: CommunityHealth) -> str:
     return f"{head}{' · ' + flags if flags else ''}\n{figures}"
 
 
+def _communities(count: int) -> str:
+    return f"{count} community" if count == 1 else f"{count} communities"
+
+
 def all_answer(stats: Stats) -> dict[str, Any]:
     if not stats.health:
         return ephemeral("No community here yet: `/doughnut setup` in a channel makes one.")
@@ -207,7 +211,7 @@ def all_answer(stats: Stats) -> dict[str, Any]:
     lacking = [h for h in stats.health if h.missing_roles]
     lead = (
         f"*Every community*, the last {days} days against the {days} before: "
-        f"{len(stats.health)} communities, {len(quiet)} quiet (fewer than 3 active members), "
+        f"{_communities(len(stats.health))}, {len(quiet)} quiet (fewer than 3 active members), "
         f"{len(lacking)} missing a coordinator, reviewer or sponsor."
     )
     lines = [all_line(h) for h in stats.health]
