@@ -255,7 +255,7 @@ async def test_stats_figures_equal_the_hand_computed_ones_with_trend_arrows(bot:
     async with bot.db.reading() as session:
         ws = await bot_workspace(bot)
         community = view_of(await community_queries.community_in_channel(session, ws, general))
-        [found] = await health.health_of(session, ws, [community], Period.last(30, START))
+        found = await health.community_health(session, ws, community, Period.last(30, START))
     assert found.community.id == sre
     assert found.current == EXPECTED_NOW
     assert found.previous == EXPECTED_BEFORE

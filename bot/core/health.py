@@ -38,6 +38,7 @@ from bot.core.communities import CommunityView, view_of
 from bot.core.roles import support_of
 from storage import communities as community_queries
 from storage import health as queries
+from storage.models import AssistStatus, GapStatus
 
 if TYPE_CHECKING:
     from bot.unit_of_work import UnitOfWork
@@ -125,57 +126,130 @@ class CommunityHealth:
         return tuple(role for role, holders in held if not holders)
 
 
-async def figures_for(
-    session: AsyncSession, workspace_id: int, communities: Sequence[CommunityView], period: Period
-) -> dict[int, Figures]:
-    """Each community's figures over `period`: one query per figure set, for all of them."""
+def _which(periods: Sequence[Period], at: datetime) -> int | None:
+    """The index of the period holding `at`, if one does."""
+    for i, period in enumerate(periods):
+        if period.start <= at < period.end:
+            return i
+    return None
+
+
+async def figures_over(
+    session: AsyncSession,
+    workspace_id: int,
+    communities: Sequence[CommunityView],
+    periods: Sequence[Period],
+) -> list[dict[int, Figures]]:
+    """Each community's figures in each period (one dict per period): one query per figure
+    set over the span of all the periods, whatever their number."""
     ids = [c.id for c in communities]
-    if not ids:
-        return {}
-    start, end = period.start, period.end
-    active = await queries.active_members(session, workspace_id, ids, start, end)
-    lessons = await queries.lesson_counts(session, workspace_id, ids, start, end)
-    assists = await queries.assist_counts(session, workspace_id, ids, start, end)
-    gaps = await queries.gap_counts(session, workspace_id, ids, start, end)
-    proposals = await queries.proposal_answers(session, workspace_id, ids, start, end)
-    channels = {c.id: c.channel_id for c in communities}
-    kudos = await queries.recognition(session, workspace_id, channels, start, end)
-    out = {}
-    for community_id in ids:
-        lesson = lessons.get(community_id, queries.LessonCounts())
-        assist = assists.get(community_id, queries.AssistCounts())
-        gap = gaps.get(community_id, queries.GapCounts())
-        answers = proposals.get(community_id, queries.ProposalCounts()).answers
-        recognised = kudos.get(community_id, queries.Recognition())
-        out[community_id] = Figures(
-            active_members=active.get(community_id, 0),
-            lessons_captured=lesson.captured,
-            lessons_validated=lesson.validated,
-            lessons_reused=lesson.reused,
-            median_time_to_validation=median(lesson.validations),
-            assists_requested=assist.requested,
-            assists_completed=assist.completed,
-            median_time_to_match=median(assist.matches),
-            gaps_opened=gap.opened,
-            gaps_answered=gap.answered,
-            proposals_answered=len(answers),
-            median_time_to_answer=median(answers),
-            people_recognised=recognised.recognised,
-            recognised_from_outside=recognised.from_outside,
+    if not ids or not periods:
+        return [{} for _ in periods]
+    start, end = min(p.start for p in periods), max(p.end for p in periods)
+    acts = await queries.activity(session, workspace_id, ids, start, end)
+    captured, validations, uses = await queries.lessons(session, workspace_id, ids, start, end)
+    assists = await queries.assists(session, workspace_id, ids, start, end)
+    gaps = await queries.gaps(session, workspace_id, ids, start, end)
+    answers = await queries.answers(session, workspace_id, ids, start, end)
+    kudos = await queries.recognitions(session, workspace_id, ids, start, end)
+
+    tally = [{c: _Tally() for c in ids} for _ in periods]
+
+    def into(community_id: int, at: datetime | None) -> _Tally | None:
+        i = None if at is None else _which(periods, at)
+        return None if i is None else tally[i][community_id]
+
+    for act in acts:
+        if (t := into(act.community_id, act.at)) is not None:
+            t.active.add(act.user_id)
+    for lesson in captured:
+        if (t := into(lesson.community_id, lesson.at)) is not None:
+            t.captured += 1
+    # Each lesson counts once a period, at its first validation in it.
+    for v in sorted(validations, key=lambda v: v.at):
+        if (t := into(v.community_id, v.at)) is not None and v.lesson_id not in t.validated:
+            t.validated[v.lesson_id] = (v.captured_at, v.at)
+    for use in uses:
+        if (t := into(use.community_id, use.at)) is not None:
+            t.reused.add(use.lesson_id)
+    for a in assists:
+        if (t := into(a.community_id, a.created_at)) is not None:
+            t.requested += 1
+        done = a.status == AssistStatus.DONE
+        if done and (t := into(a.community_id, a.closed_at)) is not None:
+            t.completed += 1
+        if a.matched_at is not None and (t := into(a.community_id, a.matched_at)) is not None:
+            t.matches.append((a.created_at, a.matched_at))
+    for g in gaps:
+        if (t := into(g.community_id, g.created_at)) is not None:
+            t.opened += 1
+        answered = g.status == GapStatus.ANSWERED
+        if answered and (t := into(g.community_id, g.closed_at)) is not None:
+            t.answered += 1
+    for answer in answers:
+        if (t := into(answer.community_id, answer.at)) is not None:
+            t.answers.append((answer.proposed_at, answer.at))
+    for k in kudos:
+        if (t := into(k.community_id, k.at)) is not None:
+            t.recognised.add(k.receiver_id)
+            if k.outside:
+                t.outside.add(k.receiver_id)
+    return [{c: t.figures() for c, t in period.items()} for period in tally]
+
+
+@dataclass
+class _Tally:
+    """One community's counts in one period, while the rows are read."""
+
+    active: set[str] = field(default_factory=set)
+    captured: int = 0
+    validated: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    reused: set[int] = field(default_factory=set)
+    requested: int = 0
+    completed: int = 0
+    matches: list[tuple[datetime, datetime]] = field(default_factory=list)
+    opened: int = 0
+    answered: int = 0
+    answers: list[tuple[datetime, datetime]] = field(default_factory=list)
+    recognised: set[str] = field(default_factory=set)
+    outside: set[str] = field(default_factory=set)
+
+    def figures(self) -> Figures:
+        return Figures(
+            active_members=len(self.active),
+            lessons_captured=self.captured,
+            lessons_validated=len(self.validated),
+            lessons_reused=len(self.reused),
+            median_time_to_validation=median(list(self.validated.values())),
+            assists_requested=self.requested,
+            assists_completed=self.completed,
+            median_time_to_match=median(self.matches),
+            gaps_opened=self.opened,
+            gaps_answered=self.answered,
+            proposals_answered=len(self.answers),
+            median_time_to_answer=median(self.answers),
+            people_recognised=len(self.recognised),
+            recognised_from_outside=len(self.outside),
         )
-    return out
 
 
 async def health_of(
     session: AsyncSession, workspace_id: int, communities: Sequence[CommunityView], period: Period
 ) -> list[CommunityHealth]:
     """Each community's health over `period` against the one before (digests call this too)."""
-    now = await figures_for(session, workspace_id, communities, period)
-    before = await figures_for(session, workspace_id, communities, period.previous)
+    before, now = await figures_over(session, workspace_id, communities, [period.previous, period])
     return [
         CommunityHealth(c, period, now.get(c.id, Figures()), before.get(c.id, Figures()))
         for c in communities
     ]
+
+
+async def community_health(
+    session: AsyncSession, workspace_id: int, community: CommunityView, period: Period
+) -> CommunityHealth:
+    """One community's health over `period` against the one before (what a digest shows)."""
+    [found] = await health_of(session, workspace_id, [community], period)
+    return found
 
 
 # ---- The chart's data: twelve months -----------------------------------------------------------
@@ -206,37 +280,17 @@ def month_starts(now: datetime, count: int = CHART_MONTHS) -> list[datetime]:
 async def monthly(
     session: AsyncSession, workspace_id: int, community: CommunityView, now: datetime
 ) -> Monthly:
+    """The last twelve months (this one included) of one community, as the figures count."""
     starts = month_starts(now)
-    start, end = starts[0], starts[-1]
-    captured, validated, used = await queries.monthly_lessons(
-        session, workspace_id, community.id, start, end
-    )
-    acts = await queries.activity(session, workspace_id, community.id, start, end)
-
-    def bucket(at: datetime) -> int:
-        at = at.astimezone(UTC)
-        return (at.year - start.year) * 12 + at.month - start.month
-
-    counts = [0] * CHART_MONTHS
-    for at in captured:
-        counts[bucket(at)] += 1
-    # Distinct lessons a month: validated twice (sent back between) or reused by many, once.
-    valid: list[set[int]] = [set() for _ in range(CHART_MONTHS)]
-    for lesson_id, at in validated:
-        valid[bucket(at)].add(lesson_id)
-    reused: list[set[int]] = [set() for _ in range(CHART_MONTHS)]
-    for lesson_id, at in used:
-        reused[bucket(at)].add(lesson_id)
-    active: list[set[str]] = [set() for _ in range(CHART_MONTHS)]
-    for user_id, at in acts:
-        active[bucket(at)].add(user_id)
+    months = [Period(a, b) for a, b in zip(starts, starts[1:], strict=False)]
+    each = [f[community.id] for f in await figures_over(session, workspace_id, [community], months)]
     return Monthly(
         community=community.name,
-        months=tuple(f"{s.year}-{s.month:02d}" for s in starts[:-1]),
-        captured=tuple(counts),
-        validated=tuple(len(s) for s in valid),
-        reused=tuple(len(s) for s in reused),
-        active=tuple(len(s) for s in active),
+        months=tuple(f"{p.start.year}-{p.start.month:02d}" for p in months),
+        captured=tuple(f.lessons_captured for f in each),
+        validated=tuple(f.lessons_validated for f in each),
+        reused=tuple(f.lessons_reused for f in each),
+        active=tuple(f.active_members for f in each),
     )
 
 

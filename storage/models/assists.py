@@ -94,8 +94,6 @@ class AssistHelper(Base):
     __table_args__ = (
         UniqueConstraint("assist_id", "user_id"),
         Index("ix_assist_helpers_workspace_id_user_id", "workspace_id", "user_id"),
-        # Community health: helpers active in a period (migration 0010_health).
-        Index("ix_assist_helpers_workspace_id_updated_at", "workspace_id", "updated_at"),
     )
 
     id: Mapped[int_pk]

@@ -123,10 +123,6 @@ class LessonDecision(Base):
     """Accountability: who validated, sent back, retired or published a lesson, when and why."""
 
     __tablename__ = "lesson_decisions"
-    # Community health: reviews in a period (migration 0010_health).
-    __table_args__ = (
-        Index("ix_lesson_decisions_workspace_id_decided_at", "workspace_id", "decided_at"),
-    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -141,11 +137,7 @@ class LessonUse(Base):
     """ "I used this": one per person per lesson, with the channel and their context."""
 
     __tablename__ = "lesson_uses"
-    __table_args__ = (
-        UniqueConstraint("lesson_id", "user_id"),
-        # Community health: reuses in a period (migration 0010_health).
-        Index("ix_lesson_uses_workspace_id_used_at", "workspace_id", "used_at"),
-    )
+    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
