@@ -238,6 +238,7 @@ async def seeded(bot: Bot) -> int:
 async def stats(bot: Bot, user: str, channel: str, text: str = "") -> Message:
     reply = await bot.driver.command(user, channel, "/doughnut", f"stats {text}".strip())
     assert reply.status == 200
+    await bot.settle()  # `all` answers after the ack, through the outbox
     return bot.state.ephemerals_for(user, channel)[-1]
 
 
@@ -360,6 +361,10 @@ async def test_stats_all_for_the_support_team_shows_quiet_and_missing_roles(bot:
 
     answer = await stats(bot, carol, general, "all")
 
+    # The ack says it is coming; the figures follow through the outbox (response_url).
+    ack, _ = bot.state.ephemerals_for(carol, general)[-2:]
+    assert ack.text.startswith(":hourglass_flowing_sand: Gathering every community's health")
+    assert [c.ok for c in bot.emu.calls_to("response_url")] == [True]
     text = answer.text
     assert "2 communities, 1 quiet (fewer than 3 active members), 1 missing a coordinator" in text
     assert (

@@ -27,6 +27,7 @@ HOSTILE = "<!channel> & <@U0HOSTILE>"
 async def doughnut(bot: Bot, user: str, channel: str, text: str) -> Message:
     reply = await bot.driver.command(user, channel, "/doughnut", text)
     assert reply.status == 200
+    await bot.settle()  # `stats all` answers after the ack, through the outbox
     return bot.state.ephemerals_for(user, channel)[-1]
 
 

@@ -395,6 +395,14 @@ def _pick(
     return None
 
 
+async def sees_everything(uow: UnitOfWork, user_id: str) -> bool:
+    """May this person see every community's health (`/doughnut stats all`)?"""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return False
+        return permissions.may_see_all_health(await support_of(session, workspace.id, user_id))
+
+
 async def chart_data(uow: UnitOfWork, community_id: int) -> Monthly | None:
     """The twelve months the chart of `/doughnut stats` draws (read after the ack)."""
     async with uow.reading() as (session, workspace):

@@ -26,6 +26,7 @@ SUPPORT_ONLY = (
     "Only the support team (workspace admins and owners, and those they granted it) can see "
     "every community's health. Ask one of them, or use `/doughnut stats` in your community."
 )
+ALL_COMING = ":hourglass_flowing_sand: Gathering every community's health: it appears here shortly."
 CHART_COMING = "A chart of the last 12 months is on its way to your DM with me."
 NO_CHARTS = (
     'No chart: charts are not installed on this Doughnut (`pip install "doughnut[charts]"`).'
