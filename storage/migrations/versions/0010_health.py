@@ -27,13 +27,38 @@ INDEXES = (
 )
 
 
+# 0009 rebuilt the lessons table on SQLite (a foreign key added in batch mode), which drops the
+# full-text triggers 0005 made: search then stops seeing new or edited lessons. Made again
+# here (the same as 0005's), and the index rebuilt for lessons written without them.
+FTS_COLUMNS = ("title", "tags", "next_time", "expected", "happened", "why", "project")
+_COLUMNS = ", ".join(FTS_COLUMNS)
+_NEW = ", ".join("new." + c for c in FTS_COLUMNS)
+_OLD = ", ".join("old." + c for c in FTS_COLUMNS)
+SQLITE_FTS_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_insert AFTER INSERT ON lessons BEGIN
+        INSERT INTO lessons_fts(rowid, {_COLUMNS}) VALUES (new.id, {_NEW});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_delete AFTER DELETE ON lessons BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS}) VALUES ('delete', old.id, {_OLD});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_update AFTER UPDATE OF {_COLUMNS} ON lessons
+    BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS}) VALUES ('delete', old.id, {_OLD});
+        INSERT INTO lessons_fts(rowid, {_COLUMNS}) VALUES (new.id, {_NEW});
+    END""",
+    "INSERT INTO lessons_fts(lessons_fts) VALUES ('rebuild')",
+]
+
+
 def upgrade() -> None:
+    # Plain CREATE INDEX (no batch): nothing here may rebuild a table on SQLite.
     for table, name, columns in INDEXES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_index(name, columns, unique=False)
+        op.create_index(name, table, columns, unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_FTS_TRIGGERS:
+            op.execute(statement)
 
 
 def downgrade() -> None:
     for table, name, _ in reversed(INDEXES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_index(name)
+        op.drop_index(name, table_name=table)
