@@ -405,18 +405,22 @@ async def test_the_chart_reaches_the_requesters_dm_through_the_outbox(bot: Bot) 
 
 
 async def test_without_the_charts_extra_the_text_alone_and_it_says_so(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     await seeded(bot)
-    monkeypatch.setattr(chart, "Figure", None)
+    monkeypatch.setattr(chart, "MATPLOTLIB", None)  # as without the `charts` extra
+    monkeypatch.setattr(chart, "_said_missing", False)
     alice, general = bot.user("alice"), bot.channel("general")
 
     answer = await stats(bot, alice, general)
-    await bot.settle()
+    again = await stats(bot, alice, general)
 
     assert answer.text.split("\n")[1:] == EXPECTED_LINES
     assert "No chart: charts are not installed" in str(answer.blocks)
+    assert "No chart" in str(again.blocks)
     assert bot.emu.calls_to("files.getUploadURLExternal") == []
+    said = [r for r in caplog.records if "charts are off" in r.getMessage()]
+    assert len(said) == 1  # the log says so once, not at every request
 
 
 async def test_the_chart_counts_each_month(bot: Bot) -> None:

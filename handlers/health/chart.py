@@ -1,12 +1,14 @@
 """The twelve-month chart of `/doughnut stats`: a small PNG, drawn with matplotlib (Agg).
 
 matplotlib is the optional extra `charts` (`pip install "doughnut[charts]"`): without it,
-`render` is unavailable and `/doughnut stats` sends the text alone (and the log says so once).
-Drawing uses a `Figure` of its own (no pyplot state), so it can run in a worker thread.
+`available()` is False and `/doughnut stats` sends the text alone (and the log says so once).
+It is imported only to draw (after the ack, in a worker thread), so starting the bot never
+waits for it; the drawing uses a `Figure` and an Agg canvas of its own (no pyplot state).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 
@@ -14,34 +16,29 @@ from bot.core.health import Monthly
 
 log = logging.getLogger(__name__)
 
-try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-except ImportError:  # the `charts` extra is not installed
-    Figure = None
-
+MATPLOTLIB = importlib.util.find_spec("matplotlib")  # None without the `charts` extra
 _said_missing = False
 
 
 def available() -> bool:
     """True when matplotlib is here; logs once per process that it is not."""
     global _said_missing
-    if Figure is None and not _said_missing:
+    if MATPLOTLIB is None and not _said_missing:
         _said_missing = True
         log.warning(
             'charts are off: matplotlib is not installed (pip install "doughnut[charts]"); '
             "/doughnut stats sends the text alone"
         )
-    return Figure is not None
+    return MATPLOTLIB is not None
 
 
 def render(monthly: Monthly) -> bytes:
     """Lessons captured / validated / reused (bars) and active members (line), per month."""
-    if Figure is None:
-        raise RuntimeError("matplotlib is not installed")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6.4, 3.2), dpi=100)
+    FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     labels = [m[2:] for m in monthly.months]  # "26-01": short enough for twelve months
     x = range(len(labels))
