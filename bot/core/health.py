@@ -18,7 +18,12 @@
 - recognition breadth: the distinct people recognised (kudos given in the community in the
   period), and the share of them recognised at least once outside their own channel, i.e. by a
   kudos given anywhere but the community's channel (another channel, a DM);
-- a median of an even count is the mean of the two middle values; none when nothing counted.
+- a median of an even count is the mean of the two middle values; none when nothing counted;
+- quiet: fewer than `QUIET_BELOW` (3) active members in the period; `missing_roles`: the
+  roles (coordinator, reviewer, sponsor) nobody holds.
+
+`figures_over` counts the same figures into any periods (the chart's twelve months, say),
+reading each figure set once.
 """
 
 from __future__ import annotations
