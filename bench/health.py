@@ -13,8 +13,9 @@ the functions the surfaces call:
 - `health_of` for every community (`/doughnut stats all`),
 - `monthly` (the chart's twelve months, read after the ack), and the PNG's drawing,
 
-printing p50/p95 per database. Goals: one community p95 ≤ 150 ms and every community p95 ≤
-1 s at 20 × 1,500 lessons, so `/doughnut stats` acks well inside Slack's 3 s.
+printing p50/p95 per database. Goals at 20 × 1,500 lessons: one community (read before the
+ack) p95 ≤ 300 ms, well inside Slack's 3 s; every community (`all`) and the chart are read and
+drawn after the ack, so they need only stay within a few seconds.
 """
 
 from __future__ import annotations
