@@ -34,7 +34,6 @@ from storage.models import (
     Member,
     PeerAssist,
     Proposal,
-    Role,
     SupportGrant,
 )
 
@@ -342,12 +341,5 @@ async def workspace_admins(session: AsyncSession, workspace_id: int) -> list[str
             ~Member.is_bot,
         )
         .order_by(Member.user_id)
-    )
-    return list(result)
-
-
-async def roles_of_workspace(session: AsyncSession, workspace_id: int) -> list[Role]:
-    result = await session.scalars(
-        select(Role).where(Role.workspace_id == workspace_id).order_by(Role.since, Role.id)
     )
     return list(result)

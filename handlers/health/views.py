@@ -8,6 +8,7 @@ from typing import Any
 from bot.blocks import Block, context, divider, ephemeral, section, truncated
 from bot.core.health import CommunityHealth, Figures, HomeHealth, Monthly, Stats, StatsVerdict
 from bot.text import channel_link, escape
+from handlers.health import ids
 
 USAGE = (
     "Use `/doughnut stats` in a community's channel, `/doughnut stats <community name>`, "
@@ -224,7 +225,7 @@ def chart_upload(monthly: Monthly, user_id: str, content_base64: str) -> dict[st
     """The `files.upload_v2` delivery's payload: the PNG, into the person's DM."""
     return {
         "channel": user_id,
-        "filename": "doughnut-health.png",
+        "filename": ids.CHART_FILENAME,
         "title": f"{monthly.community}: the last 12 months",
         "initial_comment": CHART_COMMENT.format(name=escape(monthly.community)),
         "content_base64": content_base64,
