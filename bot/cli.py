@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,6 +36,8 @@ db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 export_cli = typer.Typer(help="Export the book of knowledge.", no_args_is_help=True)
 cli.add_typer(export_cli, name="export")
+roles_cli = typer.Typer(help="The workspace's support team.", no_args_is_help=True)
+cli.add_typer(roles_cli, name="roles")
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -284,6 +287,109 @@ def export_lessons(
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         _fail(f"Cannot write {output}: {one_line(error)}", 1)
+
+
+class SupportChange(Exception):
+    """One line for the person, and the exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _support(person: str, workspace: str | None, db: str | None, *, grant: bool) -> None:
+    """Grant or revoke the support team from the command line (recorded as granted by `cli`)."""
+    if db is not None:
+        try:
+            db = normalize_database_url(db)
+        except ValueError as error:
+            _fail(f"Configuration error: --db: {error}", 2)
+    settings = _settings(**({"database_url": db} if db else {}))
+    configure_logging("WARNING", settings.log_format)
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.core.roles import BY_CLI, GrantVerdict, apply_support
+    from storage.models import Member, Workspace
+
+    async def _change(database: Database) -> str:
+        async with database.transaction() as session:
+            installed = select(Workspace).where(Workspace.uninstalled_at.is_(None))
+            found = list(await session.scalars(installed.order_by(Workspace.id)))
+            names = ", ".join(w.team_id or w.enterprise_id or w.install_key for w in found)
+            if workspace is not None:
+                keys = lambda w: (w.team_id, w.enterprise_id, w.install_key)  # noqa: E731
+                chosen = next((w for w in found if workspace in keys(w)), None)
+                if chosen is None:
+                    raise SupportChange(f"No workspace {workspace} here (there: {names}).", 2)
+            elif len(found) == 1:
+                chosen = found[0]
+            elif not found:
+                raise SupportChange("No workspace in this database yet: install the app first.", 1)
+            else:
+                raise SupportChange(
+                    f"This database holds several workspaces; pick one with --workspace: {names}.",
+                    2,
+                )
+            wanted = person.strip()
+            if wanted.startswith("<@") and wanted.endswith(">"):
+                wanted = wanted[2:-1].split("|", 1)[0]
+            if re.fullmatch(r"[UW][A-Z0-9]+", wanted):
+                user_id = wanted
+            else:
+                name = wanted.lstrip("@").casefold()
+                members = await session.scalars(
+                    select(Member).where(Member.workspace_id == chosen.id)
+                )
+                matches = [m.user_id for m in members if m.name.casefold() == name]
+                if len(matches) != 1:
+                    raise SupportChange(
+                        f"No one person named {person} in the member cache: give a user id "
+                        "(U…, from their Slack profile's ⋮ menu).",
+                        2,
+                    )
+                user_id = matches[0]
+            result = await apply_support(
+                session, chosen.id, user_id, grant=grant, by=BY_CLI, now=datetime.now(UTC)
+            )
+        return {
+            GrantVerdict.GRANTED: f"{user_id} is now on the support team.",
+            GrantVerdict.ALREADY: f"{user_id} is already on the support team: nothing changed.",
+            GrantVerdict.REVOKED: f"{user_id} is no longer on the support team.",
+            GrantVerdict.NOT_GRANTED: f"{user_id} was not granted the support team: "
+            "nothing changed.",
+            GrantVerdict.STILL_ADMIN: f"{user_id} is a workspace admin or owner: they stay on "
+            "the support team.",
+        }[result.verdict]
+
+    try:
+        typer.echo(_run_database(settings.database_url, _change))
+    except SupportChange as refused:
+        _fail(str(refused), refused.code)
+
+
+PersonArgument = Annotated[str, typer.Argument(help="A user id (U…), <@U…>, or @name.")]
+WorkspaceOption = Annotated[
+    str | None, typer.Option(help="The workspace (team id) when the database holds several.")
+]
+DbOption = Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")]
+
+
+@roles_cli.command("grant-support")
+def grant_support(
+    person: PersonArgument, workspace: WorkspaceOption = None, db: DbOption = None
+) -> None:
+    """Put someone on the support team (every community's health: /doughnut stats all)."""
+    _support(person, workspace, db, grant=True)
+
+
+@roles_cli.command("revoke-support")
+def revoke_support(
+    person: PersonArgument, workspace: WorkspaceOption = None, db: DbOption = None
+) -> None:
+    """Take someone off the support team (admins and owners stay on it)."""
+    _support(person, workspace, db, grant=False)
 
 
 T = TypeVar("T")

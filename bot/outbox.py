@@ -34,6 +34,7 @@ because Slack counts wall seconds whatever the domain clock says.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -453,6 +454,9 @@ class OutboxSender:
         if lease.method in POSTS:
             payload["metadata"] = with_delivery_key(payload.get("metadata"), lease.key)
         if lease.method in UPLOADS:
+            # A payload is JSON: binary content (a PNG chart) travels base64-encoded.
+            if "content_base64" in payload:
+                payload["content"] = base64.b64decode(payload.pop("content_base64"))
             return await self.client.files_upload_v2(**payload, **auth)
         # slack_sdk takes a `token` in the body as the call's bearer token, not as an argument.
         return await self.client.api_call(lease.method, json={**payload, **auth})

@@ -10,12 +10,14 @@ from handlers import (
     commands,
     communities,
     gaps,
+    health,
     help,
     home,
     installation,
     kudos,
     lessons,
     members,
+    roles,
     settings,
 )
 
@@ -54,6 +56,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     assists.CAPABILITY,
     settings.CAPABILITY,
     aar.CAPABILITY,
+    roles.CAPABILITY,
+    health.CAPABILITY,
 )
 
 

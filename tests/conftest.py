@@ -15,7 +15,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -436,17 +436,6 @@ def slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-async def aar_community(
-    bot: Bot, channel: str, coordinator: str, *, name: str = "SRE", timezone: str = "UTC"
-) -> int:
-    """A community in `channel` with one coordinator, made through the service."""
-    uow = unit_of_work(bot)
-    form = SetupForm(name=name, description="", timezone=timezone, coordinators=[coordinator])
-    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
-    await uow.finish(ok=True)
-    return saved.community.id
-
-
 # ---- peer assists: kudos seeded straight into the tables (the kudos service is built apart) ----
 
 
@@ -478,21 +467,56 @@ OTHER_TEAM = Installation(
 )
 
 
+# ---- health and roles: other capabilities' rows, seeded straight through SQLAlchemy ----
+
+
+async def seed_rows(db: Database, *rows: object) -> None:
+    """Add rows as they are (kudos, assists, gaps, members...), in order, in one transaction
+    (a flush each: without relationships, SQLAlchemy would not order them by foreign key)."""
+    async with db.transaction() as session:
+        for row in rows:
+            session.add(row)
+            await session.flush()
+
+
+async def bot_workspace(bot: Bot) -> int:
+    """The id of the workspace the bot serves (created if no request made it yet)."""
+    return await workspace_id(bot.db, bot.clock, bot.state.team_id)
+
+
+async def seed_member(
+    bot: Bot, user_id: str, *, is_admin: bool = False, is_owner: bool = False, name: str = ""
+) -> None:
+    """A row of the member cache (another capability fills it from users.list)."""
+    from storage.models import Member
+
+    await seed_rows(
+        bot.db,
+        Member(workspace_id=await bot_workspace(bot), user_id=user_id, name=name,
+               is_admin=is_admin, is_owner=is_owner, updated_at=bot.clock.now()),
+    )  # fmt: skip
+
+
 async def community_with(
     bot: Bot,
     channel: str,
-    *,
-    coordinators: tuple[str, ...] = (),
-    reviewers: tuple[str, ...] = (),
-    sponsors: tuple[str, ...] = (),
     name: str = "SRE",
+    *,
+    coordinators: Sequence[str],
+    reviewers: Sequence[str] = (),
+    sponsors: Sequence[str] = (),
+    timezone: str = "UTC",
+    is_private: bool = False,
     installation: Installation | None = None,
 ) -> int:
-    """A community with these roles, made through the service (optionally in another workspace)."""
+    """A community set up through the service (as `/doughnut setup` does), optionally in
+    another workspace; its id."""
     uow = UnitOfWork(bot.app.deps, installation or bot.app.deps.installation)
-    form = SetupForm(name=name, description="", timezone="UTC", coordinators=list(coordinators),
+    form = SetupForm(name=name, description="", timezone=timezone, coordinators=list(coordinators),
                      reviewers=list(reviewers), sponsors=list(sponsors))  # fmt: skip
-    saved = await save_setup(uow, coordinators[0], channel, form, editing=False, is_private=False)
+    saved = await save_setup(
+        uow, coordinators[0], channel, form, editing=False, is_private=is_private
+    )
     await uow.finish(ok=True)
     assert saved.community is not None
     return saved.community.id

@@ -19,7 +19,7 @@ from scheduler import Job, Period, Schedule, Scheduler, Target, build_scheduler
 from storage import deliveries
 from storage.db import Database
 from storage.models import AarReply, AarRun, AarState, Community, Delivery, Lesson
-from tests.conftest import Bot, aar_community, slack_escaped
+from tests.conftest import Bot, community_with, slack_escaped
 
 HOSTILE = "<!channel> & <@U123>"
 
@@ -226,7 +226,7 @@ async def test_in_2h_starts_two_hours_later(bot: Bot) -> None:
 
 async def test_tomorrow_10_00_is_in_the_communitys_timezone(bot: Bot) -> None:
     alice, general = bot.user("alice"), bot.channel("general")
-    await aar_community(bot, general, alice, timezone="Asia/Tokyo")
+    await community_with(bot, general, coordinators=[alice], timezone="Asia/Tokyo")
     # 09:00 UTC on 1 December is 18:00 in Tokyo: tomorrow 10:00 there is 01:00 UTC on the 2nd.
     answer = await aar(bot, alice, general, "Launch tomorrow 10:00 for 48h")
     assert "Wed 02 Dec at 10:00 (Asia/Tokyo)" in answer and "for 2 days" in answer
@@ -369,8 +369,8 @@ async def test_an_archived_channel_pauses_its_community_and_unarchive_resumes_it
     alice, bob, carol = bot.user("alice"), bot.user("bob"), bot.user("carol")
     general = bot.channel("general")
     sre = bot.state.add_channel("cop-sre", members=[alice, bob, carol, bot.state.bot_user_id]).id
-    await aar_community(bot, general, alice, name="General")
-    await aar_community(bot, sre, bob, name=f"SRE {HOSTILE}")
+    await community_with(bot, general, coordinators=[alice], name="General")
+    await community_with(bot, sre, coordinators=[bob], name=f"SRE {HOSTILE}")
     # A post queued for the channel before it was archived stops too, with the reason.
     async with bot.db.transaction() as session:
         workspace_id = await session.scalar(select(Community.workspace_id))
@@ -413,7 +413,7 @@ async def test_an_archived_channel_pauses_its_community_and_unarchive_resumes_it
 async def test_the_bot_removed_pauses_the_community_and_invited_back_resumes(bot: Bot) -> None:
     alice, bob = bot.user("alice"), bot.user("bob")
     general = bot.channel("general")
-    await aar_community(bot, general, alice, name="General")
+    await community_with(bot, general, coordinators=[alice], name="General")
 
     await bot.driver.remove(bob, bot.state.bot_user_id, general)
     await bot.settle()
@@ -440,7 +440,7 @@ async def test_the_bot_removed_pauses_the_community_and_invited_back_resumes(bot
 async def test_an_aar_due_in_a_paused_community_does_not_start(bot: Bot) -> None:
     alice, bob = bot.user("alice"), bot.user("bob")
     general = bot.channel("general")
-    await aar_community(bot, general, alice)
+    await community_with(bot, general, coordinators=[alice])
     await aar(bot, bob, general, "Launch in 1h")
     await bot.driver.archive(alice, general)
     await bot.settle()
@@ -454,7 +454,7 @@ async def test_an_aar_due_in_a_paused_community_does_not_start(bot: Bot) -> None
 
 async def test_a_post_bounced_off_an_archived_channel_pauses_its_community(bot: Bot) -> None:
     alice, general = bot.user("alice"), bot.channel("general")
-    await aar_community(bot, general, alice)
+    await community_with(bot, general, coordinators=[alice])
     bot.state.channels[general].is_archived = True  # archived, and the event never came
     bot.clock.advance(timedelta(minutes=1))
     assert await digest_tick(bot) == ["Test digest"]  # its post bounces: is_archived
@@ -473,7 +473,7 @@ async def test_an_aar_in_a_paused_community_is_refused_and_a_pause_stops_its_sum
     bot: Bot,
 ) -> None:
     alice, bob, general = bot.user("alice"), bot.user("bob"), bot.channel("general")
-    await aar_community(bot, general, alice)
+    await community_with(bot, general, coordinators=[alice])
     posted = await started(bot, general)
     await reply_in_thread(bot, bob, general, posted, "2. It went fine")
     await bot.driver.remove(bob, bot.state.bot_user_id, general)
@@ -555,7 +555,7 @@ def test_words_that_cannot_be_read_say_what_works(words: str, says: str) -> None
 async def test_an_archived_private_channel_pauses_its_community_too(bot: Bot) -> None:
     alice = bot.user("alice")
     secret = bot.state.add_channel("secret", private=True, members=[alice, bot.state.bot_user_id])
-    await aar_community(bot, secret.id, alice)
+    await community_with(bot, secret.id, coordinators=[alice])
     await bot.driver.archive(alice, secret.id)
     await bot.settle()
     assert await paused(bot, secret.id) == "the channel was archived"

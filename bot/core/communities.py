@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.permissions import may_edit
 from bot.timezones import is_known_timezone, suggest_timezones
 from storage import communities as queries
 from storage.models import Community, RoleName
@@ -123,11 +124,6 @@ def timezone_error(typed: str) -> str:
     if len(guesses) == 1:
         return f"Did you mean {guesses[0]}? Use a full timezone name like that."
     return f"Did you mean {', '.join(guesses[:-1])} or {guesses[-1]}? Use a full timezone name."
-
-
-def may_edit(community: CommunityView, user_id: str) -> bool:
-    """Only a community's coordinators may change it."""
-    return user_id in community.coordinators
 
 
 class SetupVerdict(enum.Enum):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import permissions
+from bot.core.communities import view_of as community_view
 from bot.text import unescape
 from storage import communities as community_queries
 from storage import lessons as queries
@@ -26,7 +28,6 @@ from storage.models import (
     DecisionKind,
     Lesson,
     LessonStatus,
-    RoleName,
     Visibility,
 )
 from storage.models.lessons import FIELD_MAX, TITLE_MAX, USE_NOTE_MAX
@@ -196,11 +197,8 @@ TRANSITIONS: dict[DecisionKind, tuple[frozenset[LessonStatus], LessonStatus]] = 
 
 
 def may_review(community: Community | None, user_id: str) -> bool:
-    """Only the reviewers and coordinators of the lesson's community decide on it."""
-    if community is None:
-        return False
-    roles = (RoleName.REVIEWER, RoleName.COORDINATOR)
-    return any(user_id in community.holders(role) for role in roles)
+    """The rule is `permissions.may_review`; this takes the stored community."""
+    return community is not None and permissions.may_review(community_view(community), user_id)
 
 
 def review_verdict(

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import FormValues, ephemeral, field_errors, notice_modal
-from bot.core import settings
+from bot.core import permissions, settings
 from bot.core.settings import Admin, KudosSettings, SettingsForm
 from bot.deps import Deps
 from bot.failures import new_reference
@@ -35,8 +35,7 @@ SUBMIT_CHECK_TIMEOUT = 1.5  # seconds for users.info before the submission's ack
 
 async def admin(client: AsyncWebClient, user_id: str) -> Admin:
     user = (await client.users_info(user=user_id))["user"]
-    may = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-    return Admin(user_id, may_change=may)
+    return Admin(user_id, may_change=permissions.may_change_settings(user))
 
 
 async def fill_settings(uow: UnitOfWork, user_id: str, external_id: str, token: str | None) -> None:

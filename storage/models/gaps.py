@@ -49,6 +49,8 @@ class Gap(Base):
     __table_args__ = (
         Index("ix_gaps_community_id_status_created_at", "community_id", "status", "created_at"),
         Index("ix_gaps_workspace_id_created_at", "workspace_id", "created_at"),
+        # Community health: gaps answered in a period (migration 0010_health).
+        Index("ix_gaps_community_id_closed_at", "community_id", "closed_at"),
     )
 
     id: Mapped[int_pk]
@@ -123,6 +125,8 @@ class Proposal(Base):
         Index(
             "ix_proposals_community_id_status_created_at", "community_id", "status", "created_at"
         ),
+        # Community health: proposals answered in a period (migration 0010_health).
+        Index("ix_proposals_community_id_decided_at", "community_id", "decided_at"),
     )
 
     id: Mapped[int_pk]

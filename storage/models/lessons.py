@@ -63,6 +63,8 @@ class Lesson(Base):
         Index("ix_lessons_workspace_id_use_count", "workspace_id", "use_count"),
         Index("ix_lessons_workspace_id_author_id", "workspace_id", "author_id"),
         Index("ix_lessons_workspace_id_source_channel_id", "workspace_id", "source_channel_id"),
+        # Community health: lessons captured in a period (migration 0010_health).
+        Index("ix_lessons_community_id_created_at", "community_id", "created_at"),
     )
 
     id: Mapped[int_pk]
