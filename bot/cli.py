@@ -24,7 +24,10 @@ from bot.settings import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from storage.db import Database
+    from storage.models import Workspace
 
 cli = typer.Typer(
     help="Doughnut: the knowledge loop of communities of practice, in Slack.",
@@ -33,7 +36,9 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
-export_cli = typer.Typer(help="Export the book of knowledge.", no_args_is_help=True)
+export_cli = typer.Typer(
+    help="Export the book of knowledge, or the contribution ledger.", no_args_is_help=True
+)
 cli.add_typer(export_cli, name="export")
 
 
@@ -284,6 +289,96 @@ def export_lessons(
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         _fail(f"Cannot write {output}: {one_line(error)}", 1)
+
+
+@export_cli.command("contributions")
+def export_contributions(
+    since: Annotated[str, typer.Option(help="The first day counted (YYYY-MM-DD).")],
+    until: Annotated[str, typer.Option(help="The last day counted (YYYY-MM-DD, included).")],
+    community: Annotated[
+        str | None, typer.Option(help="Only this community (its name, or its channel #C…).")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option(help="The workspace (team id) when the database holds several.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file, not stdout.")] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Write the contribution ledger as CSV: one row per member, the counts for the period."""
+    from datetime import date
+
+    try:
+        first, last = date.fromisoformat(since), date.fromisoformat(until)
+    except ValueError:
+        _fail("--since and --until take a date as YYYY-MM-DD.", 2)
+    if last < first:
+        _fail("--until comes before --since.", 2)
+    if db is not None:
+        try:
+            db = normalize_database_url(db)
+        except ValueError as error:
+            _fail(f"Configuration error: --db: {error}", 2)
+    settings = _settings(**({"database_url": db} if db else {}))
+    configure_logging("WARNING", settings.log_format)
+    from bot.core.contributions import days_period, ledger
+    from handlers.profile import export
+    from storage.communities import communities_of_workspace
+
+    async def _export(database: Database) -> str:
+        async with database.reading() as session:
+            chosen = await _workspace(session, team)
+            community_id, timezone = None, "UTC"
+            if community is not None:
+                found = await communities_of_workspace(session, chosen.id)
+                wanted = community.strip()
+                channel = wanted.strip("<>#").split("|", 1)[0]
+                match = [c for c in found if c.channel_id == channel] or [
+                    c for c in found if c.name.casefold() == wanted.lstrip("#").casefold()
+                ]
+                if not match:
+                    known = ", ".join(c.name for c in found) or "none yet"
+                    raise ExportRefused(f"No community {community} (there: {known}).", 2)
+                community_id, timezone = match[0].id, match[0].timezone
+            period = days_period(first, last, timezone)
+            rows = await ledger(session, chosen.id, period, community_id=community_id)
+        return export.csv_text(rows)
+
+    try:
+        text = _run_database(settings.database_url, _export)
+    except ExportRefused as refused:
+        _fail(str(refused), refused.code)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as error:
+        _fail(f"Cannot write {output}: {one_line(error)}", 1)
+
+
+async def _workspace(session: AsyncSession, team: str | None) -> Workspace:
+    """The one workspace of the database, or the one `--team` names; refused otherwise."""
+    from sqlalchemy import select
+
+    from storage.models import Workspace
+
+    workspaces = list(await session.scalars(select(Workspace).order_by(Workspace.id)))
+    names = {w.team_id or w.enterprise_id or w.install_key: w for w in workspaces}
+    if team is not None:
+        chosen = next(
+            (w for w in workspaces if team in (w.team_id, w.enterprise_id, w.install_key)), None
+        )
+        if chosen is None:
+            known = ", ".join(names) or "none"
+            raise ExportRefused(f"No workspace {team} here (there: {known}).", 2)
+        return chosen
+    if len(workspaces) == 1:
+        return workspaces[0]
+    if not workspaces:
+        raise ExportRefused("No workspace in this database yet: nothing to export.", 1)
+    raise ExportRefused(
+        f"This database holds several workspaces; pick one with --team: {', '.join(names)}.", 2
+    )
 
 
 T = TypeVar("T")

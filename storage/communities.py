@@ -28,8 +28,15 @@ async def communities_of_workspace(session: AsyncSession, workspace_id: int) -> 
     return list(result)
 
 
-def set_roles(community: Community, role: RoleName, user_ids: Iterable[str]) -> None:
-    """Replace the holders of one role, keeping the rows of those who stay."""
+def set_roles(
+    community: Community,
+    role: RoleName,
+    user_ids: Iterable[str],
+    *,
+    since: datetime | None = None,
+    by_user: str | None = None,
+) -> None:
+    """Replace the holders of one role, keeping the rows (and since-when) of those who stay."""
     wanted = set(user_ids)
     for existing in [r for r in community.roles if r.role == role]:
         if existing.user_id in wanted:
@@ -38,7 +45,13 @@ def set_roles(community: Community, role: RoleName, user_ids: Iterable[str]) -> 
             community.roles.remove(existing)
     for user_id in sorted(wanted):
         community.roles.append(
-            Role(workspace_id=community.workspace_id, user_id=user_id, role=role)
+            Role(
+                workspace_id=community.workspace_id,
+                user_id=user_id,
+                role=role,
+                since=since,
+                granted_by=by_user,
+            )
         )
 
 
@@ -73,5 +86,5 @@ def save_community(
     community.timezone = timezone
     community.updated_at = now
     for role, holders in roles.items():
-        set_roles(community, role, holders)
+        set_roles(community, role, holders, since=now, by_user=by_user)
     return community

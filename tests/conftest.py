@@ -414,3 +414,69 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     a subprocess where the entry point itself is not what is tested."""
     result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+# ---- the contribution ledger: kudos, members and peer assists written straight to the tables
+# (the kudos and peer-assist capabilities are built elsewhere; the ledger only reads them) ----
+
+
+async def seed_kudos(
+    db: Database,
+    workspace: int,
+    giver: str,
+    receiver: str,
+    at: datetime,
+    *,
+    channel: str | None = None,
+    community_id: int | None = None,
+    status: str = "given",
+    reason: str = "for the failover walkthrough",
+) -> int:
+    from storage.models import Kudos, KudosSource, KudosStatus
+
+    async with db.transaction() as session:
+        kudos = Kudos(workspace_id=workspace, community_id=community_id, giver_id=giver,
+                      receiver_id=receiver, reason=reason, tags="", source=KudosSource.COMMAND,
+                      status=KudosStatus(status), channel_id=channel, message_ts=None,
+                      visibility=Visibility.PUBLIC, given_at=at,
+                      local_day=at.date().isoformat())  # fmt: skip
+        session.add(kudos)
+        await session.flush()
+        return kudos.id
+
+
+async def seed_member(db: Database, workspace: int, user_id: str, name: str, at: datetime) -> None:
+    from storage.models import Member
+
+    async with db.transaction() as session:
+        session.add(Member(workspace_id=workspace, user_id=user_id, name=name, updated_at=at))
+
+
+async def seed_assist(
+    db: Database,
+    workspace: int,
+    requester: str,
+    helpers: dict[str, str],
+    *,
+    status: str = "done",
+    closed_at: datetime | None = None,
+    community_id: int | None = None,
+    created_at: datetime = START,
+) -> int:
+    """A peer assist and its helpers ({user id: helper state})."""
+    from storage.models import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
+
+    async with db.transaction() as session:
+        assist = PeerAssist(workspace_id=workspace, community_id=community_id,
+                            title="Kafka upgrade", format=AssistFormat.CALL,
+                            requester_id=requester, visibility=Visibility.PUBLIC,
+                            status=AssistStatus(status), status_by=requester,
+                            status_at=closed_at or created_at, created_at=created_at,
+                            closed_at=closed_at)  # fmt: skip
+        session.add(assist)
+        await session.flush()
+        for user_id, state in helpers.items():
+            session.add(AssistHelper(workspace_id=workspace, assist_id=assist.id,
+                                     user_id=user_id, state=HelperState(state),
+                                     created_at=created_at, updated_at=created_at))  # fmt: skip
+        return assist.id

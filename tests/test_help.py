@@ -94,5 +94,5 @@ def test_the_manifest_asks_for_the_history_the_outbox_recovery_reads() -> None:
     # Recovery reads conversations.history/replies where it posts: channels, private, DMs,
     # and group DMs (a mention there is answered in its thread); message.im needs im:history.
     assert {"channels:history", "groups:history", "im:history", "mpim:history"} <= asked
-    # Nothing yet uploads files, lists user groups or reads the team.
-    assert asked.isdisjoint({"files:write", "usergroups:read", "team:read"})
+    # Nothing yet lists user groups or reads the team (the ledger report uploads files).
+    assert asked.isdisjoint({"usergroups:read", "team:read"})

@@ -24,3 +24,8 @@ def is_reviewer(community: CommunityView | None, user_id: str) -> bool:
 def leads(community: CommunityView | None, user_id: str) -> bool:
     """Coordinators and sponsors: they see the community's ledger and its health."""
     return is_coordinator(community, user_id) or is_sponsor(community, user_id)
+
+
+def may_see_ledger(community: CommunityView | None, user_id: str) -> bool:
+    """The community's contribution ledger (`/doughnut report`): its coordinators and sponsors."""
+    return leads(community, user_id)

@@ -121,6 +121,10 @@ class LessonDecision(Base):
     """Accountability: who validated, sent back, retired or published a lesson, when and why."""
 
     __tablename__ = "lesson_decisions"
+    # Period queries (the contribution ledger: reviews done, lessons validated; digests).
+    __table_args__ = (
+        Index("ix_lesson_decisions_workspace_id_decided_at", "workspace_id", "decided_at"),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -135,7 +139,11 @@ class LessonUse(Base):
     """ "I used this": one per person per lesson, with the channel and their context."""
 
     __tablename__ = "lesson_uses"
-    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "user_id"),
+        # Period queries (the contribution ledger: reuse of one's lessons by others; digests).
+        Index("ix_lesson_uses_workspace_id_used_at", "workspace_id", "used_at"),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
