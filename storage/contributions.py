@@ -89,6 +89,7 @@ class RoleHeld:
     channel_id: str
     role: RoleName
     since: datetime | None
+    is_private: bool = False  # a private channel's community: shown only to those inside
 
 
 def _counts(rows: Iterable[Any]) -> dict[str, int]:
@@ -231,15 +232,23 @@ async def roles_held(session: AsyncSession, scope: LedgerScope) -> dict[str, lis
         conditions.append(Role.since.is_(None) | (Role.since < scope.until))
     rows = await session.execute(
         select(
-            Role.user_id, Role.role, Role.since, Community.id, Community.name, Community.channel_id
-        )  # fmt: skip
+            Role.user_id,
+            Role.role,
+            Role.since,
+            Community.id,
+            Community.name,
+            Community.channel_id,
+            Community.is_private,
+        )
         .join(Community, Community.id == Role.community_id)
         .where(*conditions, Community.workspace_id == scope.workspace_id)
         .order_by(Community.name, Community.id, Role.role)
     )
     held: dict[str, list[RoleHeld]] = {}
-    for user_id, role, since, community_id, name, channel_id in rows:
-        held.setdefault(user_id, []).append(RoleHeld(community_id, name, channel_id, role, since))
+    for user_id, role, since, community_id, name, channel_id, is_private in rows:
+        held.setdefault(user_id, []).append(
+            RoleHeld(community_id, name, channel_id, role, since, is_private)
+        )
     return held
 
 

@@ -399,3 +399,23 @@ async def test_an_upload_that_crashed_before_sharing_is_uploaded_again_once(bot:
     _, rows = parse_csv(bot.state.files[file["id"]]["content"].decode())
     assert rows == expected(w)
     assert (await fetch(bot.db, await upload_row(bot))).status == DeliveryStatus.SENT
+
+
+async def test_a_role_in_a_private_community_is_shown_only_to_those_inside(bot: Bot) -> None:
+    w = await world(bot)
+    secret = bot.state.add_channel("secret", private=True, members=[w.carol, w.dave]).id
+    uow = unit_of_work(bot)
+    form = SetupForm(name="Secret Guild", description="", timezone="UTC", coordinators=[w.carol],
+                     reviewers=[w.dave])  # fmt: skip
+    await save_setup(uow, w.carol, secret, form, editing=False, is_private=True)
+    await uow.finish(ok=True)
+
+    async def roles_seen_by(viewer: str) -> str:
+        await bot.driver.command(viewer, w.general, "/doughnut", f"profile <@{w.carol}>")
+        return str(bot.state.ephemerals_for(viewer, w.general)[-1].blocks)
+
+    assert "Secret Guild" not in await roles_seen_by(w.bob)
+    assert f"sponsor of {ESCAPED}" in await roles_seen_by(w.bob)
+    assert "coordinator of Secret Guild" in await roles_seen_by(w.dave)  # a reviewer there
+    await bot.driver.command(w.carol, w.general, "/doughnut", "me")
+    assert "coordinator of Secret Guild" in str(bot.state.ephemerals_for(w.carol)[-1].blocks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -199,8 +199,12 @@ def parse_member(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-async def profile(uow: UnitOfWork, user_id: str, days: int = PROFILE_DAYS) -> Profile:
-    """`user_id`'s contributions across the workspace: the last `days` days and all time."""
+async def profile(
+    uow: UnitOfWork, user_id: str, viewer_id: str, days: int = PROFILE_DAYS
+) -> Profile:
+    """`user_id`'s contributions across the workspace, as `viewer_id` may see them: the last
+    `days` days and all time; a role in a private community only to someone who holds one
+    there too (the figures are counts: they tell nothing of where)."""
     now = uow.deps.clock.now()
     async with uow.reading() as (session, workspace):
         if workspace is None:
@@ -208,7 +212,23 @@ async def profile(uow: UnitOfWork, user_id: str, days: int = PROFILE_DAYS) -> Pr
             return Profile(user_id, empty, empty, days)
         (recent,) = await ledger(session, workspace.id, last_days(now, days), user_ids=(user_id,))
         (all_time,) = await ledger(session, workspace.id, ALL_TIME, user_ids=(user_id,))
+        if viewer_id != user_id and any(r.is_private for r in all_time.roles):
+            scope = LedgerScope(workspace.id, user_ids=(viewer_id,))
+            held = (await queries.roles_held(session, scope)).get(viewer_id, [])
+            inside = {r.community_id for r in held}
+            shown = tuple(r for r in all_time.roles if not r.is_private or r.community_id in inside)
+            all_time = replace(all_time, roles=shown)
     return Profile(user_id, recent, all_time, days)
+
+
+async def recent(uow: UnitOfWork, user_id: str, days: int = PROFILE_DAYS) -> Contribution:
+    """`user_id`'s own figures over the last `days` days (the Home tab's line)."""
+    async with uow.reading() as (session, workspace):
+        if workspace is None:
+            return Contribution(user_id)
+        period = last_days(uow.deps.clock.now(), days)
+        (figures,) = await ledger(session, workspace.id, period, user_ids=(user_id,))
+    return figures
 
 
 # ---- the report ------------------------------------------------------------------------------

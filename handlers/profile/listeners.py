@@ -28,7 +28,7 @@ async def me_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
         await ack(**views.usage(views.PROFILE_USAGE))
         return
     user_id = body["user_id"]
-    found = await contributions.profile(context["uow"], user_id)
+    found = await contributions.profile(context["uow"], user_id, user_id)
     await ack(**views.profile_message(found, user_id))
 
 
@@ -39,7 +39,7 @@ async def profile_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBol
     if member is None:
         await ack(**views.usage(views.PROFILE_USAGE))
         return
-    found = await contributions.profile(context["uow"], member)
+    found = await contributions.profile(context["uow"], member, body["user_id"])
     await ack(**views.profile_message(found, body["user_id"]))
 
 
@@ -73,5 +73,5 @@ async def report_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBolt
 
 async def home_section(uow: UnitOfWork, viewer: HomeViewer, room: int) -> list[Block]:
     """One line: your contributions over the last days."""
-    found = await contributions.profile(uow, viewer.user_id)
-    return views.home_section(found.recent, found.days)
+    figures = await contributions.recent(uow, viewer.user_id)
+    return views.home_section(figures, contributions.PROFILE_DAYS)
