@@ -6,6 +6,7 @@ databases). Kudos, members and peer assists are seeded straight into their table
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 from dataclasses import dataclass
@@ -419,3 +420,24 @@ async def test_a_role_in_a_private_community_is_shown_only_to_those_inside(bot: 
     assert "coordinator of Secret Guild" in await roles_seen_by(w.dave)  # a reviewer there
     await bot.driver.command(w.carol, w.general, "/doughnut", "me")
     assert "coordinator of Secret Guild" in str(bot.state.ephemerals_for(w.carol)[-1].blocks)
+
+
+async def test_any_capability_can_send_a_binary_file_to_a_members_dm(bot: Bot) -> None:
+    """The upload delivery other capabilities use (a PNG chart, say): a user id means their DM."""
+    alice = bot.user("alice")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    uow = unit_of_work(bot)
+    await uow.deliver("files.upload_v2", {"channel": alice, "filename": "chart.png",
+                      "content_base64": base64.b64encode(png).decode(),
+                      "initial_comment": "Your community's month"}, channel=alice)  # fmt: skip
+    await uow.finish(ok=True)
+
+    await bot.settle()
+
+    ((message, file),) = uploaded_files(bot, alice)
+    assert bot.state.files[file["id"]]["content"] == png
+    assert message.text == "Your community's month" and file["name"] == "chart.png"
+    row = await fetch(bot.db, await upload_row(bot))
+    assert row.status == DeliveryStatus.SENT and row.result is not None
+    assert row.result["channel"] == bot.state.dm_channel(alice).id
+    assert row.result["file_ids"] == [file["id"]]
