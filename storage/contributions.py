@@ -7,9 +7,11 @@ community or all, everyone or some people. Only what counts is counted: kudos `g
 of any status, decisions that are reviews, uses by someone other than the author, helpers
 accepted on a peer assist closed as done.
 
-Indexes used (per workspace): kudos by `given_at` (or by community), lessons by
-`(status, created_at)` (all statuses are named, so the range is an index scan), decisions by
-`decided_at` and uses by `used_at` (migration 0010_ledger), peer assists by `status`.
+Indexes used: for a period, kudos and lessons by time per workspace or per community, decisions
+by `decided_at` and uses by `used_at` per workspace, peer assists by `status`; for some people
+(a profile), kudos by receiver or giver, lessons by author, decisions by reviewer (most from
+migration 0010_ledger). SQLite plans without statistics, so the queries are written to leave it
+one good index: `LedgerScope.home` and `_same_workspace`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from storage.models import (
     KudosStatus,
     Lesson,
     LessonDecision,
-    LessonStatus,
     LessonUse,
     Member,
     PeerAssist,
@@ -70,6 +71,19 @@ class LedgerScope:
     def within(self, column: Any) -> list[ColumnElement[bool]]:
         return [] if self.community_id is None else [column == self.community_id]
 
+    def home(self, column: Any) -> ColumnElement[bool]:
+        """In the workspace. With a community, written `+ 0` (an expression SQLite does not
+        index), so its planner, which has no statistics, starts from the community's index
+        rather than from the whole workspace's period."""
+        if self.community_id is not None:
+            return (column + 0) == self.workspace_id
+        return column == self.workspace_id
+
+    @property
+    def by_person(self) -> bool:
+        """Some people only (a profile): queries start from them, not from the period."""
+        return self.user_ids is not None
+
 
 @dataclass(frozen=True)
 class KudosReceived:
@@ -96,6 +110,16 @@ def _counts(rows: Iterable[Any]) -> dict[str, int]:
     return {user_id: int(count) for user_id, count in rows}
 
 
+def _same_workspace(scope: LedgerScope, column: Any) -> ColumnElement[bool]:
+    """A row joined to its lesson is in the scope's workspace. For some people their lessons
+    are found first (by author), so the row is tied to its lesson's workspace through `+ 0`:
+    an expression, which SQLite's planner neither indexes nor turns into a constant, so it
+    does not scan the workspace's rows by period instead (it has no statistics to know)."""
+    if scope.by_person:
+        return (column + 0) == Lesson.workspace_id
+    return column == scope.workspace_id
+
+
 async def kudos_received(session: AsyncSession, scope: LedgerScope) -> dict[str, KudosReceived]:
     """Per receiver: kudos given to them, distinct givers, distinct channels."""
     rows = await session.execute(
@@ -106,7 +130,7 @@ async def kudos_received(session: AsyncSession, scope: LedgerScope) -> dict[str,
             func.count(distinct(Kudos.channel_id)),
         )
         .where(
-            Kudos.workspace_id == scope.workspace_id,
+            scope.home(Kudos.workspace_id),
             Kudos.status == KudosStatus.GIVEN,
             *scope.during(Kudos.given_at),
             *scope.within(Kudos.community_id),
@@ -125,7 +149,7 @@ async def kudos_given(session: AsyncSession, scope: LedgerScope) -> dict[str, in
     rows = await session.execute(
         select(Kudos.giver_id, func.count(Kudos.id))
         .where(
-            Kudos.workspace_id == scope.workspace_id,
+            scope.home(Kudos.workspace_id),
             Kudos.status == KudosStatus.GIVEN,
             *scope.during(Kudos.given_at),
             *scope.within(Kudos.community_id),
@@ -141,9 +165,7 @@ async def lessons_written(session: AsyncSession, scope: LedgerScope) -> dict[str
     rows = await session.execute(
         select(Lesson.author_id, func.count(Lesson.id))
         .where(
-            Lesson.workspace_id == scope.workspace_id,
-            # Every status, named: the (workspace, status, created_at) index serves the range.
-            Lesson.status.in_(list(LessonStatus)),
+            scope.home(Lesson.workspace_id),
             *scope.during(Lesson.created_at),
             *scope.within(Lesson.community_id),
             *scope.people(Lesson.author_id),
@@ -159,7 +181,7 @@ async def lessons_validated(session: AsyncSession, scope: LedgerScope) -> dict[s
         select(Lesson.author_id, func.count(distinct(Lesson.id)))
         .join(LessonDecision, LessonDecision.lesson_id == Lesson.id)
         .where(
-            LessonDecision.workspace_id == scope.workspace_id,
+            _same_workspace(scope, LessonDecision.workspace_id),
             LessonDecision.kind == DecisionKind.VALIDATE,
             *scope.during(LessonDecision.decided_at),
             Lesson.workspace_id == scope.workspace_id,
@@ -177,7 +199,7 @@ async def lesson_reuse(session: AsyncSession, scope: LedgerScope) -> dict[str, i
         select(Lesson.author_id, func.count(LessonUse.id))
         .join(Lesson, Lesson.id == LessonUse.lesson_id)
         .where(
-            LessonUse.workspace_id == scope.workspace_id,
+            _same_workspace(scope, LessonUse.workspace_id),
             *scope.during(LessonUse.used_at),
             Lesson.workspace_id == scope.workspace_id,
             LessonUse.user_id != Lesson.author_id,

@@ -63,6 +63,9 @@ class Lesson(Base):
         Index("ix_lessons_workspace_id_use_count", "workspace_id", "use_count"),
         Index("ix_lessons_workspace_id_author_id", "workspace_id", "author_id"),
         Index("ix_lessons_workspace_id_source_channel_id", "workspace_id", "source_channel_id"),
+        # Lessons written in a period, per workspace or community (the ledger; 0010_ledger).
+        Index("ix_lessons_workspace_id_created_at", "workspace_id", "created_at"),
+        Index("ix_lessons_community_id_created_at", "community_id", "created_at"),
     )
 
     id: Mapped[int_pk]
@@ -124,6 +127,13 @@ class LessonDecision(Base):
     # Period queries (the contribution ledger: reviews done, lessons validated; digests).
     __table_args__ = (
         Index("ix_lesson_decisions_workspace_id_decided_at", "workspace_id", "decided_at"),
+        # One reviewer's reviews (a profile).
+        Index(
+            "ix_lesson_decisions_workspace_id_by_user_decided_at",
+            "workspace_id",
+            "by_user",
+            "decided_at",
+        ),
     )
 
     id: Mapped[int_pk]
