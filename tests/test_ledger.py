@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.core import lessons
 from bot.core.communities import SetupForm, save_setup
+from bot.core.contributions import parse_period
 from bot.emulator import Message
 from handlers.profile.export import COLUMNS, safe_cell
 from storage.models import Delivery, DeliveryStatus, Lesson, LessonStatus, LessonUse, Visibility
@@ -441,3 +442,20 @@ async def test_any_capability_can_send_a_binary_file_to_a_members_dm(bot: Bot) -
     assert row.status == DeliveryStatus.SENT and row.result is not None
     assert row.result["channel"] == bot.state.dm_channel(alice).id
     assert row.result["file_ids"] == [file["id"]]
+
+
+def test_periods_are_calendar_months_and_quarters_in_the_communitys_timezone() -> None:
+    # 00:30 on 1 March in Paris is still 28 February in UTC: Paris's last month is February.
+    now = datetime(2026, 2, 28, 23, 30, tzinfo=UTC)
+    paris = parse_period("last-month", now, "Europe/Paris")
+    assert paris is not None and paris.label == "2026-02-01..2026-02-28"
+    assert paris.since == datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
+    assert paris.until == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
+    utc = parse_period("", now, "UTC")  # the default: last month
+    assert utc is not None and utc.label == "2026-01-01..2026-01-31"
+    quarter = parse_period("last-quarter", datetime(2026, 1, 15, tzinfo=UTC))
+    assert quarter is not None and quarter.label == "2025-10-01..2025-12-31"
+    days = parse_period("2026-11-01..2026-11-30", now)
+    assert days is not None and days.until == datetime(2026, 12, 1, tzinfo=UTC)
+    for bad in ("yesterday", "2026-02-30..2026-03-01", "2026-03-01..2026-02-01", "last-year"):
+        assert parse_period(bad, now) is None

@@ -9,7 +9,7 @@ from bot.core.contributions import Contribution, Period, Profile, short_summary
 from bot.text import channel_link, escape, mention
 from storage.contributions import RoleHeld
 
-HOME_INTRO = "see what you gave your communities"
+HOME_INTRO = "see what you gave your communities (`/doughnut me`)"
 PROFILE_USAGE = (
     "Usage: `/doughnut me` (your contributions) or `/doughnut profile @someone` "
     "(one person's, mentioned with @)."
