@@ -9,6 +9,7 @@ from bot.core.contributions import Contribution, Period, Profile, short_summary
 from bot.text import channel_link, escape, mention
 from storage.contributions import RoleHeld
 
+ROLES_SHOWN = 15
 HOME_INTRO = "see what you gave your communities (`/doughnut me`)"
 PROFILE_USAGE = (
     "Usage: `/doughnut me` (your contributions) or `/doughnut profile @someone` "
@@ -75,7 +76,9 @@ def profile_message(profile: Profile, viewer_id: str) -> dict[str, Any]:
         f"• {what}: *{recent}* (all time: {ever})" for what, recent, ever in profile_lines(profile)
     )
     roles = profile.roles
-    held = "\n".join(f"• {_role(r)}" for r in roles) if roles else "No community roles held."
+    held = "\n".join(f"• {_role(r)}" for r in roles[:ROLES_SHOWN]) or "No community roles held."
+    if len(roles) > ROLES_SHOWN:  # a section holds 3,000 characters
+        held += f"\n…and {len(roles) - ROLES_SHOWN} more"
     blocks: list[Block] = [
         section(figures),
         section(f"*Community roles*\n{held}"),
