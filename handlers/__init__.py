@@ -42,9 +42,10 @@ CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     communities.CAPABILITY,
     lessons.CAPABILITY,
+    # Before the book: its one Home line leaves the rest of the tab to the book's lists.
+    profile.CAPABILITY,
     book.CAPABILITY,
     settings.CAPABILITY,
-    profile.CAPABILITY,
 )
 
 
