@@ -25,7 +25,10 @@ from bot.settings import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from storage.db import Database
+    from storage.models import Workspace
 
 cli = typer.Typer(
     help="Doughnut: the knowledge loop of communities of practice, in Slack.",
@@ -34,7 +37,9 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
-export_cli = typer.Typer(help="Export the book of knowledge.", no_args_is_help=True)
+export_cli = typer.Typer(
+    help="Export the book of knowledge, or the contribution ledger.", no_args_is_help=True
+)
 cli.add_typer(export_cli, name="export")
 roles_cli = typer.Typer(help="The workspace's support team.", no_args_is_help=True)
 cli.add_typer(roles_cli, name="roles")
@@ -182,12 +187,39 @@ class ExportStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
-class ExportRefused(Exception):
+class Refused(Exception):
     """One line for the person, and the exit code."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+async def _workspace(
+    session: AsyncSession,
+    wanted: str | None,
+    *,
+    option: str = "--team",
+    when_none: str = "nothing to export",
+) -> Workspace:
+    """The one workspace of the database, or the one `wanted` names; refused otherwise."""
+    from sqlalchemy import select
+
+    from storage.models import Workspace
+
+    workspaces = list(await session.scalars(select(Workspace).order_by(Workspace.id)))
+    names = ", ".join(w.team_id or w.enterprise_id or w.install_key for w in workspaces)
+    if wanted is not None:
+        keys = lambda w: (w.team_id, w.enterprise_id, w.install_key)  # noqa: E731
+        chosen = next((w for w in workspaces if wanted in keys(w)), None)
+        if chosen is None:
+            raise Refused(f"No workspace {wanted} here (there: {names or 'none'}).", 2)
+        return chosen
+    if len(workspaces) == 1:
+        return workspaces[0]
+    if not workspaces:
+        raise Refused(f"No workspace in this database yet: {when_none}.", 1)
+    raise Refused(f"This database holds several workspaces; pick one with {option}: {names}.", 2)
 
 
 @export_cli.command("lessons")
@@ -224,7 +256,7 @@ def export_lessons(
     from bot.core.lessons import export_lessons as exported
     from handlers.book import export
     from storage.communities import communities_of_workspace
-    from storage.models import LessonStatus, Workspace
+    from storage.models import LessonStatus
 
     statuses = tuple(LessonStatus(s.value) for s in status or ()) or (
         LessonStatus.CAPTURED,
@@ -232,29 +264,9 @@ def export_lessons(
     )
 
     async def _export(database: Database) -> str:
-        from sqlalchemy import select
 
         async with database.reading() as session:
-            workspaces = list(await session.scalars(select(Workspace).order_by(Workspace.id)))
-            names = {w.team_id or w.enterprise_id or w.install_key: w for w in workspaces}
-            if team is not None:
-                chosen = next(
-                    (w for w in workspaces if team in (w.team_id, w.enterprise_id, w.install_key)),
-                    None,
-                )
-                if chosen is None:
-                    known = ", ".join(names) or "none"
-                    raise ExportRefused(f"No workspace {team} here (there: {known}).", 2)
-            elif len(workspaces) == 1:
-                chosen = workspaces[0]
-            elif not workspaces:
-                raise ExportRefused("No workspace in this database yet: nothing to export.", 1)
-            else:
-                raise ExportRefused(
-                    f"This database holds several workspaces; pick one with --team: "
-                    f"{', '.join(names)}.",
-                    2,
-                )
+            chosen = await _workspace(session, team)
             community_id = None
             if community is not None:
                 found = await communities_of_workspace(session, chosen.id)
@@ -262,7 +274,7 @@ def export_lessons(
                 match = [c for c in found if c.name.casefold() == wanted]
                 if not match:
                     known = ", ".join(c.name for c in found) or "none yet"
-                    raise ExportRefused(f"No community named {community} (there: {known}).", 2)
+                    raise Refused(f"No community named {community} (there: {known}).", 2)
                 community_id = match[0].id
             items = await exported(
                 session,
@@ -278,7 +290,7 @@ def export_lessons(
 
     try:
         text = _run_database(settings.database_url, _export)
-    except ExportRefused as refused:
+    except Refused as refused:
         _fail(str(refused), refused.code)
     if output is None:
         typer.echo(text, nl=False)
@@ -289,12 +301,69 @@ def export_lessons(
         _fail(f"Cannot write {output}: {one_line(error)}", 1)
 
 
-class SupportChange(Exception):
-    """One line for the person, and the exit code."""
+@export_cli.command("contributions")
+def export_contributions(
+    since: Annotated[str, typer.Option(help="The first day counted (YYYY-MM-DD).")],
+    until: Annotated[str, typer.Option(help="The last day counted (YYYY-MM-DD, included).")],
+    community: Annotated[
+        str | None, typer.Option(help="Only this community (its name, or its channel #C…).")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option(help="The workspace (team id) when the database holds several.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file, not stdout.")] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Write the contribution ledger as CSV: one row per member, the counts for the period."""
+    from datetime import date
 
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+    try:
+        first, last = date.fromisoformat(since), date.fromisoformat(until)
+    except ValueError:
+        _fail("--since and --until take a date as YYYY-MM-DD.", 2)
+    if last < first:
+        _fail("--until comes before --since.", 2)
+    if db is not None:
+        try:
+            db = normalize_database_url(db)
+        except ValueError as error:
+            _fail(f"Configuration error: --db: {error}", 2)
+    settings = _settings(**({"database_url": db} if db else {}))
+    configure_logging("WARNING", settings.log_format)
+    from bot.core.contributions import days_period, ledger
+    from handlers.profile import export
+    from storage.communities import communities_of_workspace
+
+    async def _export(database: Database) -> str:
+        async with database.reading() as session:
+            chosen = await _workspace(session, team)
+            community_id, timezone = None, "UTC"
+            if community is not None:
+                found = await communities_of_workspace(session, chosen.id)
+                wanted = community.strip()
+                channel = wanted.strip("<>#").split("|", 1)[0]
+                match = [c for c in found if c.channel_id == channel] or [
+                    c for c in found if c.name.casefold() == wanted.lstrip("#").casefold()
+                ]
+                if not match:
+                    known = ", ".join(c.name for c in found) or "none yet"
+                    raise Refused(f"No community {community} (there: {known}).", 2)
+                community_id, timezone = match[0].id, match[0].timezone
+            period = days_period(first, last, timezone)
+            rows = await ledger(session, chosen.id, period, community_id=community_id)
+        return export.csv_text(rows)
+
+    try:
+        text = _run_database(settings.database_url, _export)
+    except Refused as refused:
+        _fail(str(refused), refused.code)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as error:
+        _fail(f"Cannot write {output}: {one_line(error)}", 1)
 
 
 def _support(person: str, workspace: str | None, db: str | None, *, grant: bool) -> None:
@@ -311,27 +380,13 @@ def _support(person: str, workspace: str | None, db: str | None, *, grant: bool)
     from sqlalchemy import select
 
     from bot.core.roles import BY_CLI, GrantVerdict, apply_support
-    from storage.models import Member, Workspace
+    from storage.models import Member
 
     async def _change(database: Database) -> str:
         async with database.transaction() as session:
-            installed = select(Workspace).where(Workspace.uninstalled_at.is_(None))
-            found = list(await session.scalars(installed.order_by(Workspace.id)))
-            names = ", ".join(w.team_id or w.enterprise_id or w.install_key for w in found)
-            if workspace is not None:
-                keys = lambda w: (w.team_id, w.enterprise_id, w.install_key)  # noqa: E731
-                chosen = next((w for w in found if workspace in keys(w)), None)
-                if chosen is None:
-                    raise SupportChange(f"No workspace {workspace} here (there: {names}).", 2)
-            elif len(found) == 1:
-                chosen = found[0]
-            elif not found:
-                raise SupportChange("No workspace in this database yet: install the app first.", 1)
-            else:
-                raise SupportChange(
-                    f"This database holds several workspaces; pick one with --workspace: {names}.",
-                    2,
-                )
+            chosen = await _workspace(
+                session, workspace, option="--workspace", when_none="install the app first"
+            )
             wanted = person.strip()
             if wanted.startswith("<@") and wanted.endswith(">"):
                 wanted = wanted[2:-1].split("|", 1)[0]
@@ -344,7 +399,7 @@ def _support(person: str, workspace: str | None, db: str | None, *, grant: bool)
                 )
                 matches = [m.user_id for m in members if m.name.casefold() == name]
                 if len(matches) != 1:
-                    raise SupportChange(
+                    raise Refused(
                         f"No one person named {person} in the member cache: give a user id "
                         "(U…, from their Slack profile's ⋮ menu).",
                         2,
@@ -365,7 +420,7 @@ def _support(person: str, workspace: str | None, db: str | None, *, grant: bool)
 
     try:
         typer.echo(_run_database(settings.database_url, _change))
-    except SupportChange as refused:
+    except Refused as refused:
         _fail(str(refused), refused.code)
 
 

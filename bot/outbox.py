@@ -19,6 +19,11 @@ What a try's outcome means, and what happens next (the policy):
   e.g. `not_in_channel` in a public channel it posts to through `chat:write.public`; rate-limited,
   as `conversations.history` is for some apps; too long; too slow), the post is marked
   `unknown`, logged and counted, and never re-sent blind: a duplicate is worse than asking.
+- A file upload (`files.upload_v2`) is sent in files upload v2's three steps, its progress kept
+  on the row between them (the file id, the conversation: see `OutboxSender._upload`). One
+  re-leased after an unclear try is checked, never re-uploaded blind: if it never reached the
+  sharing step, nothing was shared and it is uploaded again; if it did, the conversation's
+  history is looked through for a message with that file. Found: sent. Otherwise: `unknown`.
 - Ephemerals and state-setting calls (`views.publish`, `chat.update`) are simply retried: an
   ephemeral cannot be looked up, and a duplicate is seen by one person only; state is idempotent.
 - An unexpected exception is a failure with its reason, not retried.
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -84,7 +90,7 @@ TRANSIENT_ERRORS = frozenset(
 UNCLEAR_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable"})
 # Methods whose retry could post twice; each post carries its key so it can be found again.
 POSTS = q.POSTS
-UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
+UPLOADS = q.UPLOADS
 # Where a response_url may point: Slack's hooks, or the Web API's own host (GovSlack, emulator).
 RESPONSE_HOSTS = ("https://hooks.slack.com/",)
 DEFAULT_RETRY_AFTER = 1.0
@@ -132,6 +138,23 @@ def classify(error: BaseException) -> Failure:
 
 class HistoryUnavailable(Exception):
     """The channel's history cannot say whether a post went out."""
+
+
+class LeaseLost(Exception):
+    """Another sender took a delivery over mid-upload: this one stops before sharing it."""
+
+
+def upload_content(payload: dict[str, Any]) -> bytes:
+    """An upload's bytes: `content` (text, sent as UTF-8) or `content_base64` (an image...)."""
+    if payload.get("content_base64") is not None:
+        try:
+            return base64.b64decode(str(payload["content_base64"]), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise SlackClientError("content_base64 is not base64") from error
+    content = payload.get("content")
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    raise SlackClientError("an upload needs content or content_base64")
 
 
 def _retry_after(response: Any) -> float:
@@ -405,6 +428,10 @@ class OutboxSender:
             settled = await self._recover(lease, deadline, auth)
             if settled is not None:
                 return settled
+        if lease.method in UPLOADS and lease.in_doubt_since is not None:
+            settled = await self._recover_upload(lease, deadline, auth)
+            if settled is not None:
+                return settled
         # Right before the send: is the lease still ours long enough to send and mark?
         if deadline - self._monotonic() < self.send_timeout + LEASE_SAFETY:
             return await self._lapse(lease)
@@ -412,6 +439,8 @@ class OutboxSender:
             self._channel_free_at[lane.channel] = self._monotonic() + self.channel_spacing
         try:
             response = await asyncio.wait_for(self._send(lease, auth), self.send_timeout)
+        except LeaseLost:
+            return await self._lapse(lease)
         except Exception as error:
             return await self._settle_failure(lease, classify(error))
         return await self._settle_sent(lease, result_of(response.data))
@@ -447,6 +476,106 @@ class OutboxSender:
             return await self._settle_failed(lease, reason)
         return None
 
+    async def _recover_upload(
+        self, lease: Lease, deadline: float, auth: dict[str, str]
+    ) -> str | None:
+        """Settle an upload an earlier try may have shared; None when it surely was not (send
+        it again: a file uploaded but never shared stays private to the bot)."""
+        assert lease.in_doubt_since is not None
+        progress = lease.progress or {}
+        file_id, channel = progress.get("file_id"), progress.get("channel")
+        if progress.get("step") != "sharing" or not file_id or not channel:
+            if lease.failures >= self.max_attempts:
+                reason = f"{lease.previous_error} (gave up after {lease.failures} attempts)"
+                return await self._settle_failed(lease, reason)
+            return None
+        budget = deadline - self._monotonic() - self.send_timeout - LEASE_SAFETY
+        if budget <= 0:
+            return await self._lapse(lease)
+        try:
+            async with asyncio.timeout(budget):
+                found = await self._find_posted(
+                    lease, lease.in_doubt_since, auth, channel=str(channel), file_id=str(file_id)
+                )
+        except (HistoryUnavailable, TimeoutError) as error:
+            self.metrics.history_lookups.labels(result="unavailable").inc()
+            return await self._settle_unknown(lease, str(error) or "the history lookup timed out")
+        if found is not None:
+            self.metrics.history_lookups.labels(result="found").inc()
+            log.info("delivery %s: file %s was already shared in %s; not uploading it again",
+                     lease.id, file_id, channel)  # fmt: skip
+            return await self._settle_sent(lease, found)
+        self.metrics.history_lookups.labels(result="absent").inc()
+        # Slack shares a completed upload on its own time: not seen yet is not "never".
+        return await self._settle_unknown(
+            lease, f"file {file_id} not seen shared in {channel}; not uploaded again"
+        )
+
+    async def _keep(self, lease: Lease, progress: dict[str, Any]) -> None:
+        async with self.db.transaction() as session:
+            held = await q.keep_progress(session, lease.id, owner=self.owner, progress=progress)
+        if not held:
+            raise LeaseLost(f"delivery {lease.id} was taken over mid-upload")
+
+    async def _upload(self, lease: Lease, auth: dict[str, str]) -> AsyncSlackResponse:
+        """Files upload v2, step by step, keeping the progress on the row before each step
+        that could leave a file behind.
+
+        The payload (`uow.deliver("files.upload_v2", {...}, channel=...)`): `channel` (a
+        conversation id, or a user id meaning the app's DM with them, opened here, since
+        files.completeUploadExternal refuses a `U…` id), `filename`, `content` (text, sent as
+        UTF-8) or `content_base64` (bytes, e.g. a PNG), and optionally `title`,
+        `initial_comment` (mrkdwn, escape user text), `thread_ts`.
+        """
+        payload = lease.payload
+        team = {"team_id": payload["team_id"]} if payload.get("team_id") else {}
+        content = upload_content(payload)
+        filename = str(payload.get("filename") or "file")
+        target = str(payload.get("channel_id") or payload.get("channel") or "")
+        if target[:1] in ("U", "W"):
+            opened = await self.client.conversations_open(users=target, **auth, **team)
+            target = str(opened["channel"]["id"])
+        step = await self.client.files_getUploadURLExternal(
+            filename=filename, length=len(content), **auth, **team
+        )
+        file_id, upload_url = str(step["file_id"]), str(step["upload_url"])
+        progress = {"file_id": file_id, "channel": target, "step": "uploading"}
+        await self._keep(lease, progress)
+        await self._post_bytes(upload_url, content)
+        # From here on Slack may share it: a re-leased try looks before uploading again.
+        await self._keep(lease, {**progress, "step": "sharing"})
+        response = await self.client.files_completeUploadExternal(
+            files=[{"id": file_id, "title": str(payload.get("title") or filename)}],
+            channel_id=target,
+            initial_comment=payload.get("initial_comment"),
+            thread_ts=payload.get("thread_ts"),
+            **auth,
+            **team,
+        )
+        if isinstance(response.data, dict):
+            response.data["channel"] = target  # kept on the row: where the file went
+        return response
+
+    async def _post_bytes(self, url: str, content: bytes) -> None:
+        """Send an upload's bytes to the URL files.getUploadURLExternal gave."""
+        session = self.client.session
+        own = session is None
+        session = session or aiohttp.ClientSession()
+        try:
+            async with session.post(url, data=content) as reply:
+                status = reply.status
+                await reply.read()
+        finally:
+            if own:
+                await session.close()
+        if status != 200:
+            response = AsyncSlackResponse(
+                client=self.client, http_verb="POST", api_url=url, req_args={},
+                data={"ok": False, "error": f"upload_http_{status}"}, headers={},
+                status_code=status,
+            )  # fmt: skip
+            raise SlackApiError("the upload URL refused the file", response)
+
     async def _send(self, lease: Lease, auth: dict[str, str]) -> AsyncSlackResponse:
         payload = dict(lease.payload)
         if lease.method == RESPONSE_URL:
@@ -454,10 +583,7 @@ class OutboxSender:
         if lease.method in POSTS:
             payload["metadata"] = with_delivery_key(payload.get("metadata"), lease.key)
         if lease.method in UPLOADS:
-            # A payload is JSON: binary content (a PNG chart) travels base64-encoded.
-            if "content_base64" in payload:
-                payload["content"] = base64.b64decode(payload.pop("content_base64"))
-            return await self.client.files_upload_v2(**payload, **auth)
+            return await self._upload(lease, auth)
         # slack_sdk takes a `token` in the body as the call's bearer token, not as an argument.
         return await self.client.api_call(lease.method, json={**payload, **auth})
 
@@ -489,11 +615,18 @@ class OutboxSender:
         return response
 
     async def _find_posted(
-        self, lease: Lease, since: datetime, auth: dict[str, str]
+        self,
+        lease: Lease,
+        since: datetime,
+        auth: dict[str, str],
+        *,
+        channel: str | None = None,
+        file_id: str | None = None,
     ) -> dict[str, Any] | None:
-        """The message this delivery already posted, paging the channel's history back to
+        """The message this delivery already posted (its key in the metadata, or with
+        `file_id`: the message sharing that file), paging the channel's history back to
         `since`; raises HistoryUnavailable when the history cannot tell."""
-        channel = str(lease.payload.get("channel") or lease.channel or "")
+        channel = channel or str(lease.payload.get("channel") or lease.channel or "")
         # Message ts are wire (wall) time; a domain clock moved ahead (tests, the shell) must
         # not push the window past the message. The margin covers clock skew with Slack.
         oldest = f"{(min(since, datetime.now(UTC)) - self.history_margin).timestamp():.6f}"
@@ -521,9 +654,15 @@ class OutboxSender:
                 else:
                     page = await self.client.conversations_history(**args)
                 for message in page.get("messages") or []:
+                    found = {"channel": channel, "ts": message.get("ts"), "recovered": True}
+                    if file_id is not None:
+                        files = message.get("files") or []
+                        if any(isinstance(f, dict) and f.get("id") == file_id for f in files):
+                            return {**found, "file_ids": [file_id]}
+                        continue
                     event_payload = (message.get("metadata") or {}).get("event_payload") or {}
                     if event_payload.get("key") == lease.key:
-                        return {"channel": channel, "ts": message.get("ts"), "recovered": True}
+                        return found
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
                     return None
@@ -598,7 +737,7 @@ class OutboxSender:
         counts = failure.retry_after is None
         failures = lease.failures + counts
         # A post that may have gone out is looked up before anything else (even giving up).
-        in_doubt = lease.method in POSTS and failure.unclear
+        in_doubt = lease.method in q.IN_DOUBT_METHODS and failure.unclear
         # A safety net against endless 429s.
         worn_out = lease.attempts >= self.max_attempts * 4
         if worn_out or (failures >= self.max_attempts and not in_doubt):

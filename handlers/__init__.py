@@ -17,6 +17,7 @@ from handlers import (
     kudos,
     lessons,
     members,
+    profile,
     roles,
     settings,
 )
@@ -50,6 +51,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     # Before the book: its Home section is often empty, and leaves its share to the book's.
     gaps.CAPABILITY,
     lessons.CAPABILITY,
+    # Before the book: its one Home line leaves the rest of the tab to the book's lists.
+    profile.CAPABILITY,
     book.CAPABILITY,
     members.CAPABILITY,
     kudos.CAPABILITY,

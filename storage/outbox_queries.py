@@ -15,6 +15,11 @@ NOTIFY_CHANNEL = "doughnut_outbox"
 PENDING = DeliveryStatus.PENDING
 # Methods whose retry could post twice: a leased one is in doubt until its outcome is known.
 POSTS = frozenset({"chat.postMessage"})
+# File uploads (files upload v2: get an upload URL, send the bytes, complete and share): a
+# retry could share the file twice. Their progress (the file id, the conversation) is kept on
+# the row's `result` while pending, so a re-leased one can be checked, never re-sent blind.
+UPLOADS = frozenset({"files.upload", "files.upload_v2", "files.uploadV2"})
+IN_DOUBT_METHODS = POSTS | UPLOADS
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Lease:
     previous_error: str | None
     # Set when an earlier try may have posted unseen: look in the channel back to then first.
     in_doubt_since: datetime | None
+    # An upload's progress kept by an earlier try (`keep_progress`): file id, conversation, step.
+    progress: dict[str, Any] | None = None
 
 
 _HEAD_COLUMNS = (
@@ -153,6 +160,7 @@ _LEASE_ROW = (
         Delivery.last_error,
         Delivery.created_at,
         Delivery.in_doubt_since,
+        Delivery.result,
     )
     .where(Delivery.id == bindparam("b_id"))
     # PostgreSQL: a row another sender is leasing is skipped; SQLite: BEGIN IMMEDIATE already
@@ -223,7 +231,7 @@ async def lease(
             .values(status=DeliveryStatus.SUPERSEDED, leased_until=None, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
-    in_doubt_from = now if row.method in POSTS and row.in_doubt_since is None else None
+    in_doubt_from = now if row.method in IN_DOUBT_METHODS and row.in_doubt_since is None else None
     await session.execute(
         _TAKE if in_doubt_from is None else _TAKE_IN_DOUBT,
         {
@@ -246,6 +254,7 @@ async def lease(
         lease_expired=row.leased_until is not None,
         previous_error=row.last_error,
         in_doubt_since=row.in_doubt_since,
+        progress=dict(row.result) if row.method in UPLOADS and row.result else None,
     )
 
 
@@ -294,6 +303,19 @@ async def mark_sent(
     """Settle a delivery Slack accepted; False if this sender no longer held it."""
     done = await session.execute(
         _MARK_SENT, {"b_id": delivery_id, "b_owner": owner, "b_now": now, "b_result": result}
+    )
+    return done.rowcount == 1
+
+
+async def keep_progress(
+    session: AsyncSession, delivery_id: int, *, owner: str, progress: dict[str, Any]
+) -> bool:
+    """Note how far an upload got (on `result`, while pending); False if no longer held."""
+    done = await session.execute(
+        update(Delivery)
+        .where(*_held(delivery_id, owner))
+        .values(result=progress)
+        .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
 

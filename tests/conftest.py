@@ -436,30 +436,6 @@ def slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# ---- peer assists: kudos seeded straight into the tables (the kudos service is built apart) ----
-
-
-async def seed_kudos(
-    bot: Bot, giver: str, receiver: str, tags: tuple[str, ...], *, given: bool = True
-) -> None:
-    """A kudos row and its tags, as the kudos capability stores them."""
-    from storage.models import Kudos, KudosSource, KudosStatus, KudosTag
-
-    team = bot.app.deps.installation.team_id if bot.app.deps.installation else None
-    wid = await workspace_id(bot.db, bot.clock, team or bot.state.team_id)
-    now = bot.clock.now()
-    async with bot.db.transaction() as session:
-        kudos = Kudos(
-            workspace_id=wid, giver_id=giver, receiver_id=receiver, reason="Thanks",
-            tags=" ".join(tags), source=KudosSource.COMMAND,
-            status=KudosStatus.GIVEN if given else KudosStatus.UNDONE,
-            visibility=Visibility.PUBLIC, given_at=now, local_day=now.date().isoformat(),
-        )  # fmt: skip
-        session.add(kudos)
-        await session.flush()
-        session.add_all(KudosTag(kudos_id=kudos.id, tag=t, workspace_id=wid) for t in tags)
-
-
 # ---- knowledge gaps and proposals (tests/test_gaps.py, tests/test_proposals.py) ----
 
 OTHER_TEAM = Installation(
@@ -485,14 +461,20 @@ async def bot_workspace(bot: Bot) -> int:
 
 
 async def seed_member(
-    bot: Bot, user_id: str, *, is_admin: bool = False, is_owner: bool = False, name: str = ""
+    bot: Bot,
+    user_id: str,
+    *,
+    is_admin: bool = False,
+    is_owner: bool = False,
+    name: str = "",
+    workspace: int | None = None,
 ) -> None:
     """A row of the member cache (another capability fills it from users.list)."""
     from storage.models import Member
 
     await seed_rows(
         bot.db,
-        Member(workspace_id=await bot_workspace(bot), user_id=user_id, name=name,
+        Member(workspace_id=workspace or await bot_workspace(bot), user_id=user_id, name=name,
                is_admin=is_admin, is_owner=is_owner, updated_at=bot.clock.now()),
     )  # fmt: skip
 
@@ -529,3 +511,66 @@ def dm_texts(bot: Bot, user: str) -> list[str]:
 
 def dm_messages(bot: Bot, user: str) -> list[Message]:
     return [m for m in bot.state.history(bot.state.dm_channel(user).id) if m.bot_id]
+
+
+# ---- the contribution ledger: kudos, members and peer assists written straight to the tables
+# (the kudos and peer-assist capabilities are built elsewhere; the ledger only reads them) ----
+
+
+async def seed_kudos(
+    db: Database,
+    workspace: int,
+    giver: str,
+    receiver: str,
+    at: datetime,
+    *,
+    channel: str | None = None,
+    community_id: int | None = None,
+    status: str = "given",
+    reason: str = "for the failover walkthrough",
+    tags: tuple[str, ...] = (),
+) -> int:
+    """A kudos row and its tags, as the kudos capability stores them."""
+    from storage.models import Kudos, KudosSource, KudosStatus, KudosTag
+
+    async with db.transaction() as session:
+        kudos = Kudos(workspace_id=workspace, community_id=community_id, giver_id=giver,
+                      receiver_id=receiver, reason=reason, tags=" ".join(tags),
+                      source=KudosSource.COMMAND,
+                      status=KudosStatus(status), channel_id=channel, message_ts=None,
+                      visibility=Visibility.PUBLIC, given_at=at,
+                      local_day=at.date().isoformat())  # fmt: skip
+        session.add(kudos)
+        await session.flush()
+        session.add_all(KudosTag(kudos_id=kudos.id, tag=t, workspace_id=workspace) for t in tags)
+        return kudos.id
+
+
+async def seed_assist(
+    db: Database,
+    workspace: int,
+    requester: str,
+    helpers: dict[str, str],
+    *,
+    status: str = "done",
+    closed_at: datetime | None = None,
+    community_id: int | None = None,
+    created_at: datetime = START,
+) -> int:
+    """A peer assist and its helpers ({user id: helper state})."""
+    from storage.models import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
+
+    async with db.transaction() as session:
+        assist = PeerAssist(workspace_id=workspace, community_id=community_id,
+                            title="Kafka upgrade", format=AssistFormat.CALL,
+                            requester_id=requester, visibility=Visibility.PUBLIC,
+                            status=AssistStatus(status), status_by=requester,
+                            status_at=closed_at or created_at, created_at=created_at,
+                            closed_at=closed_at)  # fmt: skip
+        session.add(assist)
+        await session.flush()
+        for user_id, state in helpers.items():
+            session.add(AssistHelper(workspace_id=workspace, assist_id=assist.id,
+                                     user_id=user_id, state=HelperState(state),
+                                     created_at=created_at, updated_at=created_at))  # fmt: skip
+        return assist.id

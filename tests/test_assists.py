@@ -16,7 +16,14 @@ from handlers.assists import ids
 from handlers.lessons import ids as lesson_ids
 from scheduler.jobs import build_scheduler
 from storage.models import AssistHelper, Delivery, Kudos, KudosSource, Lesson, PeerAssist
-from tests.conftest import Bot, capture, lesson_community, seed_kudos, unit_of_work
+from tests.conftest import (
+    Bot,
+    bot_workspace,
+    capture,
+    lesson_community,
+    seed_kudos,
+    unit_of_work,
+)
 
 HOSTILE = "<!channel> & <@U0HOSTILE> <b>"
 
@@ -123,10 +130,15 @@ async def test_the_strongest_evidence_ranks_first_and_says_why(bot: Bot) -> None
     await capture(bot, dave, general, "Regional pricing takes legal review", tags=("pricing",))
     await capture(bot, alice, general, "Our pricing launch plan", tags=("pricing",))
     await capture(bot, dave, general, "Write the agenda first", tags=("meetings",))
-    await seed_kudos(bot, alice, carol, ("pricing",))
-    await seed_kudos(bot, dave, carol, ("pricing",))
-    await seed_kudos(bot, dave, carol, ("pricing",), given=False)  # undone: never counts
-    await seed_kudos(bot, alice, bot.state.bot_user_id, ("pricing",))  # a bot: never suggested
+    ws = await bot_workspace(bot)
+    await seed_kudos(bot.db, ws, alice, carol, bot.clock.now(), tags=("pricing",))
+    await seed_kudos(bot.db, ws, dave, carol, bot.clock.now(), tags=("pricing",))
+    await seed_kudos(
+        bot.db, ws, dave, carol, bot.clock.now(), tags=("pricing",), status="undone"
+    )  # undone: never counts
+    await seed_kudos(
+        bot.db, ws, alice, bot.state.bot_user_id, bot.clock.now(), tags=("pricing",)
+    )  # a bot: never suggested
 
     answer = await ask(bot, alice, general, values(community=str(sre)))
 

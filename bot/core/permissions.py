@@ -112,3 +112,8 @@ def may_set_priorities(community: CommunityView | None, user_id: str) -> bool:
 def may_answer_proposal(community: CommunityView | None, user_id: str) -> bool:
     """Only the sponsors of a proposal's community acknowledge and answer it."""
     return is_sponsor(community, user_id)
+
+
+def may_see_ledger(community: CommunityView | None, user_id: str) -> bool:
+    """The community's contribution ledger (`/doughnut report`): its coordinators and sponsors."""
+    return leads(community, user_id)

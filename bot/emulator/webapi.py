@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ METHODS = (
     "files.completeUploadExternal",
 )
 MODAL_STACK_MAX = 3
+# files.completeUploadExternal's `channel_id`: a conversation, never a user.
+CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 RESPONSE_URL_USES = 5
 
 
@@ -330,14 +333,29 @@ class WebApi(ChatApi):
             if item.get("title"):
                 record["title"] = item["title"]
             records.append(record)
-        channel_id = args.get("channel_id") or args.get("channels")
-        channel = self.channel_for_post(channel_id) if channel_id else None
-        files = [self._file_object(r, channel.id if channel else None) for r in records]
-        if channel is not None:
-            text = args.get("initial_comment") or ""
-            self.bot_message(
-                channel, {"text": text, "thread_ts": args.get("thread_ts")}, files=files
+        channel_id = str(args.get("channel_id") or "")
+        if channel_id and not CONVERSATION_ID.fullmatch(channel_id):
+            # As Slack answers a user id here: only `channels` takes one (a DM's D… id is needed).
+            raise ApiError(
+                "invalid_arguments",
+                messages=[
+                    f"[ERROR] input must match regex pattern: {CONVERSATION_ID.pattern} "
+                    "[json-pointer:/channel_id]"
+                ],
             )
+        targets = [channel_id] if channel_id else []
+        targets += [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
+        channels = [self.channel_for_post(target) for target in targets]
+        first = channels[0].id if channels else None
+        files = [self._file_object(r, first) for r in records]
+        for channel in channels:
+            text = args.get("initial_comment") or ""
+            shared = [{**f, "channels": [channel.id]} for f in files]
+            self.bot_message(
+                channel, {"text": text, "thread_ts": args.get("thread_ts")}, files=shared
+            )
+            for record in records:
+                record.setdefault("shares", []).append(channel.id)
         return {"ok": True, "files": files}
 
     def _file_object(self, record: dict[str, Any], channel_id: str | None) -> dict[str, Any]:

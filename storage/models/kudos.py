@@ -49,6 +49,8 @@ class Kudos(Base):
         # Period queries by community (digests, stats, the ledger).
         Index("ix_kudos_community_id_given_at", "community_id", "given_at"),
         Index("ix_kudos_workspace_id_given_at", "workspace_id", "given_at"),
+        # One giver's kudos over a period (the contribution profile; migration 0010_ledger).
+        Index("ix_kudos_workspace_id_giver_id_given_at", "workspace_id", "giver_id", "given_at"),
     )
 
     id: Mapped[int_pk]

@@ -63,6 +63,8 @@ class Lesson(Base):
         Index("ix_lessons_workspace_id_use_count", "workspace_id", "use_count"),
         Index("ix_lessons_workspace_id_author_id", "workspace_id", "author_id"),
         Index("ix_lessons_workspace_id_source_channel_id", "workspace_id", "source_channel_id"),
+        # Lessons written in a period, per workspace or community (the ledger; 0010_ledger).
+        Index("ix_lessons_workspace_id_created_at", "workspace_id", "created_at"),
         # Community health: lessons captured in a period (migration 0010_health).
         Index("ix_lessons_community_id_created_at", "community_id", "created_at"),
     )
@@ -123,6 +125,17 @@ class LessonDecision(Base):
     """Accountability: who validated, sent back, retired or published a lesson, when and why."""
 
     __tablename__ = "lesson_decisions"
+    # Period queries (the contribution ledger: reviews done, lessons validated; digests).
+    __table_args__ = (
+        Index("ix_lesson_decisions_workspace_id_decided_at", "workspace_id", "decided_at"),
+        # One reviewer's reviews (a profile).
+        Index(
+            "ix_lesson_decisions_workspace_id_by_user_decided_at",
+            "workspace_id",
+            "by_user",
+            "decided_at",
+        ),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -137,7 +150,11 @@ class LessonUse(Base):
     """ "I used this": one per person per lesson, with the channel and their context."""
 
     __tablename__ = "lesson_uses"
-    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "user_id"),
+        # Period queries (the contribution ledger: reuse of one's lessons by others; digests).
+        Index("ix_lesson_uses_workspace_id_used_at", "workspace_id", "used_at"),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
