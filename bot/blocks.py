@@ -25,6 +25,25 @@ def section(text: str, *, block_id: str | None = None, accessory: Block | None =
     return block
 
 
+# Slack refuses a section whose text is longer than this.
+SECTION_TEXT_MAX = 3000
+
+
+def sections(lines: list[str], title: str | None = None) -> list[Block]:
+    """Lines (a titled list) in as few sections as fit Slack's 3,000 characters each."""
+    blocks: list[Block] = []
+    current = f"*{title}*" if title else ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > SECTION_TEXT_MAX:
+            blocks.append(section(current))
+            current = line[:SECTION_TEXT_MAX]
+        else:
+            current = f"{current}\n{line}" if current else line[:SECTION_TEXT_MAX]
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
 def header(text: str) -> Block:
     return {"type": "header", "text": plain(text[:150])}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.blocks import Block, actions, button, context, lead_message, section, truncated
+from bot.blocks import Block, actions, button, context, lead_message, section, sections, truncated
 from bot.core.aar import QUESTIONS, AarView, Answer, Cancelled, Summary
 from bot.text import channel_link, escape, mention
 from handlers.aar import ids
@@ -26,7 +26,6 @@ SLACK_SLOW = (
 )
 # Slack's limits: 50 blocks a message, 3,000 characters a section.
 MAX_BLOCKS = 50
-SECTION_MAX = 3000
 REPLY_SHOWN_MAX = 600
 PEOPLE_SHOWN = 30
 
@@ -87,20 +86,6 @@ def _answer_lines(answers: tuple[Answer, ...]) -> list[str]:
     return lines
 
 
-def _sections(title: str, lines: list[str]) -> list[Block]:
-    """A titled list in sections of at most 3,000 characters."""
-    blocks: list[Block] = []
-    current = f"*{title}*"
-    for line in lines:
-        if len(current) + 1 + len(line) > SECTION_MAX:
-            blocks.append(section(current))
-            current = line
-        else:
-            current += "\n" + line
-    blocks.append(section(current))
-    return blocks
-
-
 def summary_message(summary: Summary) -> dict[str, Any]:
     """The summary posted in the thread once the window is over, with "Turn into a lesson"."""
     run = summary.run
@@ -122,9 +107,9 @@ def summary_message(summary: Summary) -> dict[str, Any]:
     for i, (question, text) in enumerate(QUESTIONS.items(), start=1):
         answers = summary.answers[question]
         if answers:
-            body += _sections(f"{i}. {text}", _answer_lines(answers))
+            body += sections(_answer_lines(answers), f"{i}. {text}")
     if summary.others:
-        body += _sections("Also said", _answer_lines(summary.others))
+        body += sections(_answer_lines(summary.others), "Also said")
     button_block = actions(
         button(
             "Turn into a lesson",

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks import Block, context, divider, ephemeral, header, message, plain, section
+from bot.blocks import (
+    Block,
+    context,
+    divider,
+    ephemeral,
+    header,
+    message,
+    plain,
+    section,
+    sections,
+)
 from bot.registry import HelpEntry, Registry
 from bot.text import escape
 
@@ -35,8 +45,8 @@ def help_blocks(content: HelpContent, unknown: str | None = None) -> list[Block]
     if unknown:
         said = escape(unknown[:50])
         blocks.append(section(f"I don't know `{said}` yet, so here is what I can do."))
-    lines = ["*What works today*"] + [f"• {e.where}: {e.what}" for e in content.available]
-    blocks += [section("\n".join(lines)), divider(), *_coming(content)]
+    lines = [f"• {e.where}: {e.what}" for e in content.available]
+    blocks += [*sections(lines, "What works today"), divider(), *_coming(content)]
     return blocks
 
 
@@ -67,4 +77,4 @@ def short_help(content: HelpContent) -> dict[str, Any]:
     intro = "Hi! Ask me a question by mentioning @Doughnut in a channel. What works today:"
     lines = [f"• {e.where}: {e.what}" for e in content.available]
     text = f"{intro} " + "; ".join(f"{e.where}: {e.what}" for e in content.available) + "."
-    return message(text, [section("\n".join([intro, *lines])), *_coming(content)])
+    return message(text, [*sections([intro, *lines]), *_coming(content)])
