@@ -276,18 +276,10 @@ async def assist_kudos_exists(
             Kudos.receiver_id == receiver_id,
             Kudos.source == KudosSource.ASSIST,
             Kudos.message_ts == marker,
+            Kudos.status.in_((KudosStatus.GIVEN, KudosStatus.PENDING)),
         )
     )
     return found is not None
-
-
-async def add_kudos(session: AsyncSession, kudos: Kudos, tags: Sequence[str]) -> None:
-    session.add(kudos)
-    await session.flush()
-    session.add_all(
-        KudosTag(kudos_id=kudos.id, tag=t, workspace_id=kudos.workspace_id) for t in tags
-    )
-    await session.flush()
 
 
 # ---- Follow-ups (jobs, digests) ----------------------------------------------------------------

@@ -257,7 +257,11 @@ async def test_volunteer_accept_group_dm_done_lesson_ledger_and_kudos(bot: Bot) 
     async with bot.db.reading() as session:
         given = list(await session.scalars(select(Kudos).where(Kudos.source == KudosSource.ASSIST)))
     assert [(k.giver_id, k.receiver_id) for k in given] == [(alice, bob)]
-    assert any("Kudos to" in m.text for m in dms(bot, bob))
+    # The kudos rules apply as to any kudos: bob hears it by DM, with the reason.
+    assert any(
+        f"<@{alice}> gave you kudos for _Helped on the peer assist" in m.text
+        for m in dms(bot, bob)
+    )
 
     # The request is closed: clicks on it say so and change nothing.
     updated = bot.state.find_message(general, post.ts)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import permissions
+from bot.core import kudos, permissions
 from bot.core.communities import CommunityView
 from bot.core.communities import view_of as community_view
 from bot.core.lessons import LessonForm, LessonView
@@ -35,9 +35,7 @@ from storage.models import (
     AssistStatus,
     Community,
     HelperState,
-    Kudos,
     KudosSource,
-    KudosStatus,
     LessonStatus,
     PeerAssist,
     Visibility,
@@ -643,47 +641,46 @@ async def get_assist(uow: UnitOfWork, assist_id: int) -> tuple[AssistView, tuple
 
 
 @dataclass(frozen=True)
-class KudosGiven:
+class HelperKudos:
+    """The one-click kudos to a done request's helpers: the ask for the kudos rules, if any."""
+
     verdict: Verdict
-    receivers: tuple[str, ...] = ()
+    ask: kudos.KudosAsk | None = None
 
 
-async def kudos_to_helpers(uow: UnitOfWork, assist_id: int, actor: str) -> KudosGiven:
-    """The requester's one-click kudos to the accepted helpers of a done request, once each.
-
-    Written here as `Kudos` rows (source `assist`); at merge this goes through the kudos
-    service's rules (allowance, the member cache).
-    """
-    session, assist, community = await _load(uow, assist_id)
+async def kudos_for_helpers(uow: UnitOfWork, assist_id: int, actor: str) -> HelperKudos:
+    """What the requester's one-click kudos asks for: the accepted helpers of a done request
+    not thanked for it yet. The kudos rules (allowance, no bots, the member cache) then apply
+    as to any other kudos (`bot.core.kudos.give_kudos`)."""
+    session, assist, _ = await _load(uow, assist_id)
     if assist is None:
-        return KudosGiven(Verdict.NOT_FOUND)
+        return HelperKudos(Verdict.NOT_FOUND)
     view = view_of(assist)
     if actor not in view.requesters:
-        return KudosGiven(Verdict.NOT_ALLOWED)
+        return HelperKudos(Verdict.NOT_ALLOWED)
     if view.status is not AssistStatus.DONE:
-        return KudosGiven(Verdict.NOT_FOUND)
-    now = uow.deps.clock.now()
+        return HelperKudos(Verdict.NOT_FOUND)
     marker = f"assist-{assist.id}"
-    given = []
-    for helper in await _accepted(session, assist.id):
-        if helper == actor or await queries.assist_kudos_exists(
+    helpers = [
+        helper
+        for helper in await _accepted(session, assist.id)
+        if helper != actor
+        and not await queries.assist_kudos_exists(
             session, assist.workspace_id, actor, helper, marker
-        ):
-            continue
-        await queries.add_kudos(
-            session,
-            Kudos(
-                workspace_id=assist.workspace_id, community_id=assist.community_id,
-                giver_id=actor, receiver_id=helper,
-                reason=f"Helped on the peer assist ‘{assist.title}’", tags=assist.tags,
-                source=KudosSource.ASSIST, status=KudosStatus.GIVEN,
-                channel_id=assist.post_channel_id, message_ts=marker,
-                visibility=assist.visibility, given_at=now, local_day=now.date().isoformat(),
-            ),
-            assist.tags.split(),
-        )  # fmt: skip
-        given.append(helper)
-    return KudosGiven(Verdict.DONE if given else Verdict.ALREADY, tuple(given))
+        )
+    ]
+    if not helpers:
+        return HelperKudos(Verdict.ALREADY)
+    occasion = kudos.Occasion(
+        KudosSource.ASSIST,
+        channel_id=assist.post_channel_id,
+        message_ts=marker,
+        permalink=assist.permalink,
+        visibility=assist.visibility,
+    )
+    reason = f"Helped on the peer assist ‘{assist.title}’"
+    ask = kudos.KudosAsk(actor, tuple(helpers), reason, occasion, tuple(assist.tags.split()))
+    return HelperKudos(Verdict.DONE, ask)
 
 
 @dataclass(frozen=True)

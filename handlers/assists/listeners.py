@@ -29,6 +29,8 @@ from bot.tenancy import Installation
 from bot.text import mention, unescape
 from bot.unit_of_work import UnitOfWork
 from handlers.assists import ids, views
+from handlers.kudos import listeners as kudos_listeners
+from handlers.kudos import views as kudos_views
 from handlers.lessons import views as lesson_views
 from scheduler.registry import Period, Target
 from storage import deliveries
@@ -565,17 +567,19 @@ async def kudos_clicked(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltC
     if assist_id is None:
         await ack()
         return
-    given = await assists.kudos_to_helpers(uow, assist_id, actor)
-    found = await assists.get_assist(uow, assist_id) if given.receivers else None
-    if given.verdict is Verdict.DONE and found is not None:
-        text = views.kudos_text(given.receivers, found[0])
-        await _tell(uow, body, text)
-        for receiver in given.receivers:
-            await _dm(uow, receiver, text)
-    elif given.verdict is Verdict.ALREADY:
+    asked = await assists.kudos_for_helpers(uow, assist_id, actor)
+    if asked.ask is not None:
+        # The kudos rules decide (allowance, bots, the cache); the recipients hear as usual.
+        outcome = await kudos_listeners.give(context, asked.ask)
+        now = uow.deps.clock.now()
+        if outcome.refusal is not None:
+            await _tell(uow, body, kudos_views.refusal_text(outcome, now))
+        else:
+            await _tell(uow, body, " ".join(kudos_views.outcome_lines(outcome, now)))
+    elif asked.verdict is Verdict.ALREADY:
         await _tell(uow, body, views.KUDOS_NONE)
     else:
-        await _refuse(uow, body, Changed(given.verdict))
+        await _refuse(uow, body, Changed(asked.verdict))
     await ack()
 
 

@@ -399,11 +399,6 @@ def cancelled_text(assist: AssistView) -> str:
     return f"The peer-assist request *{_t(assist.title)}* is cancelled."
 
 
-def kudos_text(receivers: tuple[str, ...], assist: AssistView) -> str:
-    who = ", ".join(mention(r) for r in receivers)
-    return f":tada: Kudos to {who} for helping on *{_t(assist.title)}*."
-
-
 def share_text(assist: AssistView, link: str | None) -> str:
     where = f"<{link}|the request>" if link else "the request in its channel"
     return f"To share *{_t(assist.title)}*, forward {where} to whoever might help."

@@ -245,7 +245,8 @@ EVENT_VISIBILITY = {
 }
 
 
-async def _give(context: AsyncBoltContext, ask: KudosAsk) -> Outcome:
+async def give(context: AsyncBoltContext, ask: KudosAsk) -> Outcome:
+    """Give kudos by the rules; tell the recipients, and finish what Slack must say after."""
     outcome = await kudos.give_kudos(context["uow"], ask)
     if outcome.refusal is None:
         await announce(context["uow"], outcome.announcements)
@@ -266,7 +267,7 @@ async def kudos_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltC
         giver_id=body["user_id"], receivers=parsed.receivers, reason=parsed.reason,
         occasion=occasion, tags=parsed.tags, groups=parsed.groups,
     )  # fmt: skip
-    outcome = await _give(context, ask)
+    outcome = await give(context, ask)
     now = context["deps"].clock.now()
     if outcome.refusal is not None:
         await ack(**ephemeral(views.refusal_text(outcome, now, len(parsed.reason))))
@@ -326,7 +327,7 @@ async def kudos_reaction(event: dict[str, Any], context: AsyncBoltContext) -> No
         KudosSource.REACTION, channel_id=channel_id, message_ts=ts, visibility=visibility
     )
     ask = KudosAsk(giver_id=giver_id, receivers=(author_id,), reason="", occasion=occasion)
-    outcome = await _give(context, ask)
+    outcome = await give(context, ask)
     now = context["deps"].clock.now()
     uow: UnitOfWork = context["uow"]
     # The reaction shows it was given; the giver hears only when it was not.
@@ -379,7 +380,7 @@ async def kudos_message(event: dict[str, Any], context: AsyncBoltContext) -> Non
         giver_id=giver_id, receivers=parsed.receivers, reason=reason[: kudos.REASON_MAX],
         occasion=occasion, tags=parsed.tags, groups=parsed.groups,
     )  # fmt: skip
-    outcome = await _give(context, ask)
+    outcome = await give(context, ask)
     now = context["deps"].clock.now()
     if outcome.refusal is not None:
         await tell(uow, giver_id, channel_id, ephemeral(views.refusal_text(outcome, now)))
@@ -467,7 +468,7 @@ REFUSAL_BLOCK = {
 async def _answer_submission(
     ack: AsyncAck, context: AsyncBoltContext, ask: KudosAsk, block_of_receivers: bool
 ) -> None:
-    outcome = await _give(context, ask)
+    outcome = await give(context, ask)
     now = context["deps"].clock.now()
     if outcome.refusal is not None:
         text = views.refusal_text(outcome, now, len(ask.reason))
