@@ -63,6 +63,11 @@ class Lesson(Base):
         Index("ix_lessons_workspace_id_use_count", "workspace_id", "use_count"),
         Index("ix_lessons_workspace_id_author_id", "workspace_id", "author_id"),
         Index("ix_lessons_workspace_id_source_channel_id", "workspace_id", "source_channel_id"),
+        # Period queries by community (digests): captured in a week, validated long ago.
+        Index("ix_lessons_community_id_created_at", "community_id", "created_at"),
+        Index(
+            "ix_lessons_community_id_status_reviewed_at", "community_id", "status", "reviewed_at"
+        ),
     )
 
     id: Mapped[int_pk]
@@ -121,6 +126,10 @@ class LessonDecision(Base):
     """Accountability: who validated, sent back, retired or published a lesson, when and why."""
 
     __tablename__ = "lesson_decisions"
+    # Period queries (digests): the decisions taken in a week or a month.
+    __table_args__ = (
+        Index("ix_lesson_decisions_workspace_id_decided_at", "workspace_id", "decided_at"),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -135,7 +144,11 @@ class LessonUse(Base):
     """ "I used this": one per person per lesson, with the channel and their context."""
 
     __tablename__ = "lesson_uses"
-    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "user_id"),
+        # Period queries (digests): the reuses of a week.
+        Index("ix_lesson_uses_workspace_id_used_at", "workspace_id", "used_at"),
+    )
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
