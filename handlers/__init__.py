@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.registry import Capability, Registry
-from handlers import book, commands, communities, help, home, installation, lessons, settings
+from handlers import (
+    book,
+    commands,
+    communities,
+    digests,
+    help,
+    home,
+    installation,
+    lessons,
+    settings,
+)
 
 # The outbox sends every post and, after a crash, reads a conversation's recent history before
 # posting again (DMs are opened to be read).
@@ -34,6 +44,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     lessons.CAPABILITY,
     book.CAPABILITY,
     settings.CAPABILITY,
+    digests.CAPABILITY,
 )
 
 

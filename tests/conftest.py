@@ -414,3 +414,61 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     a subprocess where the entry point itself is not what is tested."""
     result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+# ---- digests: the loop's rows seeded straight through SQLAlchemy, and the scheduler's runs ----
+
+
+async def seed(db: Database, *rows: Any) -> list[Any]:
+    """Add model rows in one transaction (kudos, lessons, uses, assists…); returns them."""
+    async with db.transaction() as session:
+        session.add_all(rows)
+        await session.flush()
+        for row in rows:
+            session.expunge(row)
+    return list(rows)
+
+
+def kudos_row(
+    workspace_id: int, community_id: int | None, giver: str, receiver: str, reason: str,
+    given_at: datetime, *, channel: str = "C0PUBLIC", visibility: Visibility = Visibility.PUBLIC,
+    status: str = "given",
+) -> Any:  # fmt: skip
+    from storage.models import Kudos, KudosSource, KudosStatus
+
+    return Kudos(
+        workspace_id=workspace_id, community_id=community_id, giver_id=giver, receiver_id=receiver,
+        reason=reason, tags="", source=KudosSource.COMMAND, status=KudosStatus(status),
+        channel_id=channel, message_ts=None, visibility=visibility, given_at=given_at,
+        local_day=given_at.date().isoformat(),
+    )  # fmt: skip
+
+
+def lesson_row(
+    workspace_id: int, community_id: int | None, title: str, author: str, created_at: datetime,
+    *, status: str = "captured", visibility: Visibility = Visibility.PUBLIC,
+    reviewed_at: datetime | None = None, channel: str = "C0PUBLIC",
+) -> Any:  # fmt: skip
+    from storage.models import Lesson, LessonStatus
+
+    return Lesson(
+        workspace_id=workspace_id, community_id=community_id, title=title, next_time="Do it.",
+        author_id=author, source_channel_id=channel, visibility=visibility,
+        status=LessonStatus(status), reviewed_at=reviewed_at, created_at=created_at,
+        updated_at=created_at,
+    )  # fmt: skip
+
+
+async def digest_runs(db: Database, job: str) -> list[tuple[str, str, datetime]]:
+    """The claimed runs of one job: (period, subject, ran_at), in order."""
+    from sqlalchemy import select
+
+    from storage.models import ScheduledRun
+
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(ScheduledRun.period, ScheduledRun.subject, ScheduledRun.ran_at)
+            .where(ScheduledRun.job == job)
+            .order_by(ScheduledRun.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]

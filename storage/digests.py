@@ -1,0 +1,464 @@
+"""The digests' SQL: a week's or a month's rows of one community, read by community and time.
+
+Every query is bounded by a period `[start, end)` on an indexed time column (or by a small
+status set), so a digest costs what the period holds, never the whole history. `public=True`
+keeps what a channel may show: public kudos, lessons from public channels or published ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    union,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.lessons import Viewer, visible_to
+from storage.models import (
+    AssistHelper,
+    AssistStatus,
+    Community,
+    DecisionKind,
+    Gap,
+    GapStatus,
+    HelperState,
+    Kudos,
+    KudosStatus,
+    Lesson,
+    LessonDecision,
+    LessonStatus,
+    LessonTag,
+    LessonUse,
+    Member,
+    PeerAssist,
+    Proposal,
+    ProposalStatus,
+    Role,
+    RoleName,
+    Visibility,
+    Workspace,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One community's period: `[start, end)`."""
+
+    workspace_id: int
+    community_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class KudosRow:
+    giver_id: str
+    receiver_id: str
+    reason: str
+    channel_id: str | None
+    permalink: str | None
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    id: int
+    title: str
+    author_id: str
+    permalink: str | None
+    count: int = 0  # reuses in the period, where that is what is counted
+
+
+@dataclass(frozen=True)
+class Breadth:
+    kudos: int
+    givers: int
+    receivers: int
+    channels: int
+
+
+def _kudos_in(scope: Scope, public: bool) -> list[ColumnElement[bool]]:
+    where = [
+        Kudos.community_id == scope.community_id,
+        Kudos.given_at >= scope.start,
+        Kudos.given_at < scope.end,
+        Kudos.status == KudosStatus.GIVEN,
+        Kudos.workspace_id == scope.workspace_id,
+    ]
+    if public:
+        where.append(Kudos.visibility == Visibility.PUBLIC)
+    return where
+
+
+def _seen_by_all(public: bool) -> ColumnElement[bool]:
+    return visible_to(Viewer("")) if public else true()
+
+
+async def kudos_of(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 40
+) -> list[KudosRow]:
+    """The period's kudos, oldest first, at most `limit` (`breadth` counts them all)."""
+    rows = await session.execute(
+        select(Kudos.giver_id, Kudos.receiver_id, Kudos.reason, Kudos.channel_id, Kudos.permalink)
+        .where(*_kudos_in(scope, public))
+        .order_by(Kudos.given_at, Kudos.id)
+        .limit(limit)
+    )
+    return [KudosRow(*row) for row in rows]
+
+
+async def breadth(session: AsyncSession, scope: Scope, *, public: bool = True) -> Breadth:
+    """How many kudos, from how many people, to how many, in how many channels."""
+    row = (
+        await session.execute(
+            select(
+                func.count(Kudos.id),
+                func.count(distinct(Kudos.giver_id)),
+                func.count(distinct(Kudos.receiver_id)),
+                func.count(distinct(Kudos.channel_id)),
+            ).where(*_kudos_in(scope, public))
+        )
+    ).one()
+    return Breadth(*(int(n or 0) for n in row))
+
+
+async def first_time_recognised(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 20
+) -> list[str]:
+    """People recognised in the period who had never been before (anywhere in the workspace)."""
+    earlier = aliased(Kudos)
+    before = exists().where(
+        earlier.workspace_id == Kudos.workspace_id,
+        earlier.receiver_id == Kudos.receiver_id,
+        earlier.given_at < scope.start,
+        earlier.status == KudosStatus.GIVEN,
+    )
+    rows = await session.scalars(
+        select(Kudos.receiver_id)
+        .where(*_kudos_in(scope, public), ~before)
+        .group_by(Kudos.receiver_id)
+        .order_by(func.min(Kudos.given_at), Kudos.receiver_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def _counted(session: AsyncSession, query: Select, limit: int) -> tuple[list[LessonRow], int]:  # type: ignore[type-arg]
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.execute(query.limit(limit))
+    return [LessonRow(*row) for row in rows], int(total or 0)
+
+
+async def lessons_captured(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 5
+) -> tuple[list[LessonRow], int]:
+    """Lessons captured in the period, the first `limit`, and how many in all."""
+    query = (
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
+        .where(
+            Lesson.community_id == scope.community_id,
+            Lesson.created_at >= scope.start,
+            Lesson.created_at < scope.end,
+            Lesson.workspace_id == scope.workspace_id,
+            Lesson.status != LessonStatus.RETIRED,
+            _seen_by_all(public),
+        )
+        .order_by(Lesson.created_at, Lesson.id)
+    )
+    return await _counted(session, query, limit)
+
+
+async def lessons_validated(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 5
+) -> tuple[list[LessonRow], int]:
+    """Lessons validated in the period (and still validated), the first `limit`, and the count."""
+    query = (
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
+        .join(LessonDecision, LessonDecision.lesson_id == Lesson.id)
+        .where(
+            LessonDecision.workspace_id == scope.workspace_id,
+            LessonDecision.decided_at >= scope.start,
+            LessonDecision.decided_at < scope.end,
+            LessonDecision.kind == DecisionKind.VALIDATE,
+            Lesson.community_id == scope.community_id,
+            Lesson.status == LessonStatus.VALIDATED,
+            _seen_by_all(public),
+        )
+        .group_by(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
+        .order_by(func.min(LessonDecision.decided_at), Lesson.id)
+    )
+    return await _counted(session, query, limit)
+
+
+async def most_reused(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 3
+) -> tuple[list[LessonRow], int]:
+    """The lessons reused most in the period (who said "I used this"), and all reuses."""
+    uses = func.count(LessonUse.id)
+    in_period = [
+        LessonUse.workspace_id == scope.workspace_id,
+        LessonUse.used_at >= scope.start,
+        LessonUse.used_at < scope.end,
+        Lesson.community_id == scope.community_id,
+        Lesson.status != LessonStatus.RETIRED,
+        _seen_by_all(public),
+    ]
+    rows = await session.execute(
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink, uses)
+        .join(Lesson, Lesson.id == LessonUse.lesson_id)
+        .where(*in_period)
+        .group_by(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
+        .order_by(uses.desc(), Lesson.id)
+        .limit(limit)
+    )
+    total = await session.scalar(
+        select(func.count(LessonUse.id))
+        .join(Lesson, Lesson.id == LessonUse.lesson_id)
+        .where(*in_period)
+    )
+    return [LessonRow(*row) for row in rows], int(total or 0)
+
+
+async def assists_completed(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 5
+) -> tuple[list[LessonRow], int]:
+    """Peer assists done in the period (as rows: id, title, requester, permalink), and the count."""
+    query = (
+        select(PeerAssist.id, PeerAssist.title, PeerAssist.requester_id, PeerAssist.permalink)
+        .where(
+            PeerAssist.community_id == scope.community_id,
+            PeerAssist.closed_at >= scope.start,
+            PeerAssist.closed_at < scope.end,
+            PeerAssist.status == AssistStatus.DONE,
+            PeerAssist.workspace_id == scope.workspace_id,
+        )
+        .order_by(PeerAssist.closed_at, PeerAssist.id)
+    )
+    if public:
+        query = query.where(PeerAssist.visibility == Visibility.PUBLIC)
+    return await _counted(session, query, limit)
+
+
+async def open_gaps(
+    session: AsyncSession, workspace_id: int, community_id: int, *, public: bool = True,
+    limit: int = 5,
+) -> tuple[list[tuple[int, str, int, str | None]], int]:  # fmt: skip
+    """The community's open gaps, most +1'd first (id, question, votes, permalink), the count."""
+    where = [
+        Gap.community_id == community_id,
+        Gap.status == GapStatus.OPEN,
+        Gap.workspace_id == workspace_id,
+    ]
+    if public:
+        where.append(Gap.visibility == Visibility.PUBLIC)
+    rows = await session.execute(
+        select(Gap.id, Gap.question, Gap.vote_count, Gap.permalink)
+        .where(*where)
+        .order_by(Gap.vote_count.desc(), Gap.created_at, Gap.id)
+        .limit(limit)
+    )
+    total = await session.scalar(select(func.count(Gap.id)).where(*where))
+    return [tuple(row) for row in rows], int(total or 0)  # type: ignore[misc]
+
+
+async def top_tags(
+    session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 5
+) -> list[tuple[str, int]]:
+    """The tags of the lessons captured in the period, most used first."""
+    uses = func.count(LessonTag.lesson_id)
+    rows = await session.execute(
+        select(LessonTag.tag, uses)
+        .join(Lesson, Lesson.id == LessonTag.lesson_id)
+        .where(
+            Lesson.community_id == scope.community_id,
+            Lesson.created_at >= scope.start,
+            Lesson.created_at < scope.end,
+            Lesson.workspace_id == scope.workspace_id,
+            _seen_by_all(public),
+        )
+        .group_by(LessonTag.tag)
+        .order_by(uses.desc(), LessonTag.tag)
+        .limit(limit)
+    )
+    return [(tag, int(n)) for tag, n in rows]
+
+
+async def open_proposals(
+    session: AsyncSession, workspace_id: int, community_id: int, *, limit: int = 5
+) -> tuple[list[tuple[int, str, str]], int]:
+    """Proposals still awaiting the sponsors' answer, oldest first: (id, proposal, by)."""
+    where = [
+        Proposal.community_id == community_id,
+        Proposal.status.in_((ProposalStatus.OPEN, ProposalStatus.ACKNOWLEDGED)),
+        Proposal.workspace_id == workspace_id,
+    ]
+    rows = await session.execute(
+        select(Proposal.id, Proposal.proposal, Proposal.proposed_by)
+        .where(*where)
+        .order_by(Proposal.created_at, Proposal.id)
+        .limit(limit)
+    )
+    total = await session.scalar(select(func.count(Proposal.id)).where(*where))
+    return [tuple(row) for row in rows], int(total or 0)  # type: ignore[misc]
+
+
+def _contributors(scope: Scope) -> list[Select]:  # type: ignore[type-arg]
+    """Who did something for the community in the period: wrote a lesson, reused one, helped."""
+    authors = select(Lesson.author_id.label("user_id")).where(
+        Lesson.community_id == scope.community_id,
+        Lesson.created_at >= scope.start,
+        Lesson.created_at < scope.end,
+        Lesson.workspace_id == scope.workspace_id,
+    )
+    users = (
+        select(LessonUse.user_id.label("user_id"))
+        .join(Lesson, Lesson.id == LessonUse.lesson_id)
+        .where(
+            LessonUse.workspace_id == scope.workspace_id,
+            LessonUse.used_at >= scope.start,
+            LessonUse.used_at < scope.end,
+            Lesson.community_id == scope.community_id,
+        )
+    )
+    helpers = (
+        select(AssistHelper.user_id.label("user_id"))
+        .join(PeerAssist, PeerAssist.id == AssistHelper.assist_id)
+        .where(
+            PeerAssist.community_id == scope.community_id,
+            PeerAssist.closed_at >= scope.start,
+            PeerAssist.closed_at < scope.end,
+            PeerAssist.status == AssistStatus.DONE,
+            AssistHelper.state == HelperState.ACCEPTED,
+        )
+    )
+    return [authors, users, helpers]
+
+
+async def active_members(session: AsyncSession, scope: Scope) -> int:
+    """Distinct people who contributed, gave or received kudos in the period."""
+    givers = select(Kudos.giver_id.label("user_id")).where(*_kudos_in(scope, public=False))
+    receivers = select(Kudos.receiver_id.label("user_id")).where(*_kudos_in(scope, public=False))
+    everyone = union(*_contributors(scope), givers, receivers).subquery()
+    return int(await session.scalar(select(func.count()).select_from(everyone)) or 0)
+
+
+async def unrecognised_contributors(
+    session: AsyncSession, scope: Scope, *, limit: int = 10
+) -> tuple[list[str], int]:
+    """People who contributed in the period (lessons, reuse, help) and got no kudos in it."""
+    contributors = union(*_contributors(scope)).subquery()
+    thanked = select(Kudos.receiver_id).where(*_kudos_in(scope, public=False))
+    query = select(contributors.c.user_id).where(contributors.c.user_id.not_in(thanked))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(contributors.c.user_id).limit(limit))
+    return list(rows), int(total or 0)
+
+
+async def stale_lessons(
+    session: AsyncSession, workspace_id: int, community_id: int, before: datetime, *,
+    limit: int = 5,
+) -> tuple[list[LessonRow], int]:  # fmt: skip
+    """Validated lessons last reviewed before `before` (a year ago): to confirm again."""
+    query = (
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
+        .where(
+            Lesson.community_id == community_id,
+            Lesson.status == LessonStatus.VALIDATED,
+            Lesson.reviewed_at < before,
+            Lesson.workspace_id == workspace_id,
+        )
+        .order_by(Lesson.reviewed_at, Lesson.id)
+    )
+    return await _counted(session, query, limit)
+
+
+# ---- Review nudges: per reviewer, in the reviewer's timezone ----------------------------------
+
+
+async def reviewers(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """Every reviewer of an active community of an installed workspace, once per workspace, with
+    their own timezone (the member cache), else their first community's: (workspace, user, tz)."""
+    rows = await session.execute(
+        select(Role.workspace_id, Role.user_id, Member.timezone, Community.timezone)
+        .join(Community, Community.id == Role.community_id)
+        .join(Workspace, Workspace.id == Role.workspace_id)
+        .outerjoin(
+            Member, and_(Member.workspace_id == Role.workspace_id, Member.user_id == Role.user_id)
+        )
+        .where(
+            Role.role == RoleName.REVIEWER,
+            Workspace.uninstalled_at.is_(None),
+            Community.paused_reason.is_(None),
+            or_(Member.id.is_(None), Member.deleted.is_(False)),
+        )
+        .order_by(Role.workspace_id, Role.user_id, Community.id)
+    )
+    found: dict[tuple[int, str], str] = {}
+    for workspace_id, user_id, own, community_zone in rows:
+        found.setdefault((workspace_id, user_id), own or community_zone)
+    return [(workspace_id, user_id, tz) for (workspace_id, user_id), tz in found.items()]
+
+
+async def waiting_for(
+    session: AsyncSession, workspace_id: int, reviewer_id: str, before: datetime, *,
+    limit: int = 10,
+) -> tuple[list[tuple[LessonRow, str]], int]:  # fmt: skip
+    """Captured lessons of the reviewer's active communities waiting since before `before`,
+    that the reviewer may see and did not write, oldest first: (lesson, community name)."""
+    communities = select(Role.community_id).where(
+        Role.workspace_id == workspace_id,
+        Role.user_id == reviewer_id,
+        Role.role == RoleName.REVIEWER,
+    )
+    where = [
+        Lesson.workspace_id == workspace_id,
+        Lesson.status == LessonStatus.CAPTURED,
+        Lesson.created_at < before,
+        Lesson.community_id.in_(communities),
+        Lesson.author_id != reviewer_id,
+        Community.paused_reason.is_(None),
+        visible_to(Viewer(reviewer_id)),
+    ]
+    query = (
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink, Community.name)
+        .join(Community, Community.id == Lesson.community_id)
+        .where(*where)
+    )
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(Lesson.created_at, Lesson.id).limit(limit))
+    return [(LessonRow(i, t, a, p), name) for i, t, a, p, name in rows], int(total or 0)
+
+
+async def community_roles(
+    session: AsyncSession, workspace_id: int, community_id: int, role: RoleName
+) -> list[str]:
+    rows = await session.scalars(
+        select(Role.user_id)
+        .where(
+            Role.workspace_id == workspace_id,
+            Role.community_id == community_id,
+            Role.role == role,
+        )
+        .order_by(Role.user_id)
+    )
+    return list(rows)
+
+
+async def community_name(session: AsyncSession, workspace_id: int, community_id: int) -> str:
+    name = await session.scalar(
+        select(Community.name).where(
+            Community.workspace_id == workspace_id, Community.id == community_id
+        )
+    )
+    return name or ""
