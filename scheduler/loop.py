@@ -143,7 +143,8 @@ class Scheduler:
         return None if fired is None else Period(job.every.key(fired, tz), fired)
 
     async def _run(self, job: Job, target: Target, period: Period, now: datetime) -> bool:
-        """Claim the run and queue its deliveries in one transaction; a failure claims nothing."""
+        """Claim the run and queue its deliveries in one transaction; a failure claims nothing.
+        True when it ran and said something (a run with nothing to say is claimed all the same)."""
         key = run_key(job, target, period)
         if self._retry_at.get(key, now) > now:
             return False
@@ -151,7 +152,7 @@ class Scheduler:
             async with self.db.transaction() as session:
                 if not await claim_run(session, key, due_at=period.due, now=now):
                     return False  # another tick, process or leader has it
-                await job.run(session, target, period, now)
+                said = await job.run(session, target, period, now)
         except Exception:
             log.exception(
                 "scheduled job %s failed for workspace %s, community %s, period %s %s",
@@ -160,7 +161,7 @@ class Scheduler:
             self._retry_at[key] = now + RETRY_FAILED_AFTER
             return False
         self._retry_at.pop(key, None)
-        return True
+        return said is not False
 
 
 async def run_scheduler(

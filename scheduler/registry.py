@@ -127,7 +127,8 @@ class Period:
 
 
 # (session, target, period, now): queue the run's deliveries in `session`, the claim's transaction.
-JobRun = Callable[[AsyncSession, Target, Period, datetime], Awaitable[None]]
+# It may return False when it had nothing to say (claimed all the same, but not reported as run).
+JobRun = Callable[[AsyncSession, Target, Period, datetime], Awaitable[bool | None]]
 # (session, now): the targets of a job that runs per person, not per community (review nudges).
 JobTargets = Callable[[AsyncSession, datetime], Awaitable[list[Target]]]
 # (target, period): whether a due period is owed at all (a fortnightly job on its weekly trigger).

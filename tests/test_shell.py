@@ -401,7 +401,8 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    assert "The scheduler ran what was due: Housekeeping." in out
+    # The wall clock's day decides what else falls due in those two days (a Friday's digest).
+    assert "The scheduler ran what was due: Housekeeping" in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 
@@ -484,3 +485,19 @@ async def test_the_shell_help_says_what_a_mention_and_a_dm_get(tmp_path: Path) -
 
     assert "answers a question in a mention" in transcript
     assert "a DM (`:dm @doughnut`) with a short help" in transcript
+
+
+async def test_moving_the_clock_a_week_shows_the_weeks_digest(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script(script("digest.txt"), db_url=url, clock=ManualClock(START))
+
+    preview, week = transcript.split("chloe@#cop-sre> :time +7d", 1)
+    assert "Preview: only you see this." in preview
+    assert "3 kudos from 3 people to 3 people in 1 channel." in preview
+    assert "The scheduler ran what was due:" in week and "Weekly recognition digest" in week
+    digest = week.split("This week in Site Reliability", 1)[1]
+    assert "@chloe → @dev: found the root cause of Tuesday's outage in ten minutes" in digest
+    assert "Recognised for the first time: @ana, @chloe, @dev" in digest
+    assert "A quiet week in Sales Engineering" in week  # no kudos there
+    assert "bot error" not in transcript

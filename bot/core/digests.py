@@ -48,6 +48,9 @@ DEFAULT_SCHEDULES: dict[str, Schedule] = {
     COORDINATOR: Schedule(hour=9, minute=0, day="1st mon"),
 }
 
+# Off until a coordinator turns it on (and lists the channels it asks in).
+OFF_BY_DEFAULT = frozenset({SNAPSHOT})
+
 # community.settings keys (besides "jobs" and "schedules", the scheduler's)
 SNAPSHOT_CHANNELS = "snapshot_channels"
 SNAPSHOT_ANCHOR = "snapshot_anchor"
@@ -186,8 +189,10 @@ async def health(session: AsyncSession, scope: Scope) -> Health:
     )
 
 
-def month_label(start: datetime, zone: tzinfo) -> str:
-    return f"{start.astimezone(zone):%B %Y}"
+def month_label(start: datetime, end: datetime, zone: tzinfo) -> str:
+    """`7 Nov – 7 Dec 2026`: the month a monthly digest looks back on."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
 
 
 async def where_next(
@@ -197,7 +202,7 @@ async def where_next(
     gaps, total = await queries.open_gaps(session, scope.workspace_id, scope.community_id)
     return WhereNext(
         community=community,
-        month=month_label(scope.start, zone),
+        month=month_label(scope.start, scope.end, zone),
         gaps=Gaps(tuple(gaps), total),
         tags=tuple(await queries.top_tags(session, scope)),
     )
@@ -215,7 +220,7 @@ async def sponsor_digest(
     )
     return SponsorDigest(
         community=community,
-        month=month_label(scope.start, zone),
+        month=month_label(scope.start, scope.end, zone),
         validated=Counted.of(await queries.lessons_validated(session, scope, public=False)),
         proposals=tuple(proposals),
         proposals_total=proposals_total,
@@ -234,7 +239,7 @@ async def coordinator_digest(
     )
     return CoordinatorDigest(
         community=community,
-        month=month_label(scope.start, zone),
+        month=month_label(scope.start, scope.end, zone),
         health=await health(session, scope),
         unrecognised=tuple(unrecognised),
         unrecognised_total=total,
@@ -339,8 +344,9 @@ BAD_ANCHOR = "Pick the Tuesday (or any day) of a week the snapshot should be ask
 
 
 def job_on(settings: Mapping[str, Any], job: str) -> bool:
+    default = job not in OFF_BY_DEFAULT
     switches = settings.get("jobs")
-    return bool(switches.get(job, True)) if isinstance(switches, Mapping) else True
+    return bool(switches.get(job, default)) if isinstance(switches, Mapping) else default
 
 
 def settings_of(community: Community) -> CommunitySettings:
@@ -450,6 +456,7 @@ async def preview(uow: UnitOfWork, channel_id: str) -> Preview:
         community = await community_in_channel(session, workspace.id, channel_id)
         if community is None:
             return Preview(None)
-        start, end = week_before(uow.deps.clock.now())
+        # The seven days up to now, now included.
+        start, end = week_before(uow.deps.clock.now() + timedelta(microseconds=1))
         scope = Scope(workspace.id, community.id, start, end)
         return Preview(await weekly_digest(session, scope, community.name))

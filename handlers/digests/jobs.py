@@ -3,7 +3,7 @@ scheduler's transaction (the one that claims the run), so a run is posted once o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,11 +68,12 @@ async def reviewer_targets(session: AsyncSession, now: datetime) -> list[Target]
 
 async def review_nudge(
     session: AsyncSession, target: Target, period: Period, now: datetime
-) -> None:
-    """A DM listing what waits for them; nothing when nothing waits."""
+) -> bool:
+    """A DM listing what waits for them; nothing (and False) when nothing waits."""
     nudge = await core.review_nudge(session, target.workspace_id, target.subject, period.due)
     if nudge.total:
         await _post(session, target, target.subject, views.review_nudge(nudge), now)
+    return bool(nudge.total)
 
 
 def _month(target: Target, period: Period) -> tuple[Scope, ZoneInfo]:
@@ -114,12 +115,14 @@ async def coordinator_digest(
 
 
 def _job(name: str, run: Any, every: Every, **options: Any) -> Job:
-    return Job(name, core.JOB_TITLES[name], core.DEFAULT_SCHEDULES[name], run, every, **options)
+    return Job(
+        name, core.JOB_TITLES[name], core.DEFAULT_SCHEDULES[name], run, every,
+        on_by_default=name not in core.OFF_BY_DEFAULT, **options,
+    )  # fmt: skip
 
 
 def digest_jobs() -> list[Job]:
-    from datetime import timedelta
-
+    """The digests' jobs with their default schedules (each community may set its own)."""
     return [
         _job(core.WEEKLY, weekly_digest, Every.WEEK, grace=timedelta(days=WEEKLY_GRACE_DAYS)),
         _job(core.SNAPSHOT, project_snapshot, Every.WEEK, owed=snapshot_owed),

@@ -250,7 +250,7 @@ def _gap_lines(gaps: Gaps) -> list[str]:
 
 def where_next(w: WhereNext) -> dict[str, Any]:
     name = escape(w.community)
-    lead = f":compass: *Where do we go now, {name}?* A look back at {escape(w.month)} and ahead."
+    lead = f":compass: *Where do we go now, {name}?* A look back at {escape(w.month)}, and ahead."
     blocks: list[Block] = [section(lead)]
     if w.gaps.total:
         blocks.append(
