@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -410,24 +411,36 @@ async def reviewers(session: AsyncSession) -> list[tuple[int, str, str]]:
     return [(workspace_id, user_id, tz) for (workspace_id, user_id), tz in found.items()]
 
 
-async def waiting_for(
-    session: AsyncSession, workspace_id: int, reviewer_id: str, before: datetime, *,
-    limit: int = 10,
-) -> tuple[list[tuple[LessonRow, str]], int]:  # fmt: skip
-    """Captured lessons of the reviewer's active communities waiting since before `before`,
-    that the reviewer may see and did not write, oldest first: (lesson, community name)."""
-    communities = select(Role.community_id).where(
-        Role.workspace_id == workspace_id,
-        Role.user_id == reviewer_id,
-        Role.role == RoleName.REVIEWER,
+async def reviewed_by(
+    session: AsyncSession, workspace_id: int, reviewer_id: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """The active communities this person reviews for: (id, settings)."""
+    rows = await session.execute(
+        select(Community.id, Community.settings)
+        .join(Role, Role.community_id == Community.id)
+        .where(
+            Role.workspace_id == workspace_id,
+            Role.user_id == reviewer_id,
+            Role.role == RoleName.REVIEWER,
+            Community.paused_reason.is_(None),
+        )
+        .order_by(Community.id)
     )
+    return [(community_id, settings or {}) for community_id, settings in rows]
+
+
+async def waiting_for(
+    session: AsyncSession, workspace_id: int, reviewer_id: str, community_ids: list[int],
+    before: datetime, *, limit: int = 10,
+) -> tuple[list[tuple[LessonRow, str]], int]:  # fmt: skip
+    """Captured lessons of these communities waiting since before `before`, that the reviewer
+    may see and did not write, oldest first: (lesson, community name)."""
     where = [
         Lesson.workspace_id == workspace_id,
         Lesson.status == LessonStatus.CAPTURED,
         Lesson.created_at < before,
-        Lesson.community_id.in_(communities),
+        Lesson.community_id.in_(community_ids),
         Lesson.author_id != reviewer_id,
-        Community.paused_reason.is_(None),
         visible_to(Viewer(reviewer_id)),
     ]
     query = (

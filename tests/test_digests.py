@@ -569,3 +569,19 @@ def test_fortnights_count_from_the_anchor() -> None:
             if core.fortnight_owed(anchor, d)]  # fmt: skip
     assert owed == [anchor - timedelta(weeks=2), anchor, anchor + timedelta(weeks=2),
                     anchor + timedelta(weeks=4)]  # fmt: skip
+
+
+async def test_a_community_that_switched_the_nudge_off_sends_its_reviewers_none(bot: Bot) -> None:
+    c = await community(bot)
+    now = berlin(2026, 12, 7, 0)
+    await seed(bot.db, lesson_row(c.workspace_id, c.id, "Waiting", bot.user("carol"),
+                                  now - timedelta(days=5)))  # fmt: skip
+    async with bot.db.transaction() as session:
+        await session.execute(
+            update(Community).values(settings={"jobs": {core.REVIEW_NUDGE: False}})
+        )
+    scheduler = scheduler_of(bot)
+    scheduler.jobs = [j for j in scheduler.jobs if j.name == core.REVIEW_NUDGE]
+
+    assert await tick(bot, scheduler, datetime(2026, 12, 7, 14, 0, tzinfo=UTC)) == []
+    assert await dms(bot, "bob") == []

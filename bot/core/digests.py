@@ -250,8 +250,15 @@ async def coordinator_digest(
 async def review_nudge(
     session: AsyncSession, workspace_id: int, reviewer_id: str, now: datetime
 ) -> ReviewNudge:
-    """The lessons waiting for this reviewer for longer than three days, oldest first."""
-    rows, total = await queries.waiting_for(session, workspace_id, reviewer_id, now - REVIEW_WAIT)
+    """The lessons waiting for this reviewer for longer than three days, oldest first, in the
+    communities that keep the nudge on."""
+    found = await queries.reviewed_by(session, workspace_id, reviewer_id)
+    communities = [c for c, settings in found if job_on(settings, REVIEW_NUDGE)]
+    if not communities:
+        return ReviewNudge(reviewer_id, (), 0)
+    rows, total = await queries.waiting_for(
+        session, workspace_id, reviewer_id, communities, now - REVIEW_WAIT
+    )
     return ReviewNudge(reviewer_id, tuple(rows), total)
 
 

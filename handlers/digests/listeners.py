@@ -37,8 +37,9 @@ async def digest_command(
     await ack(**views.preview(found.digest))
 
 
-def _checked(values: FormValues, block_id: str) -> set[str]:
-    element = (values._values.get(block_id) or {}).get(ids.FIELD_ACTION) or {}
+def _checked(values: dict[str, Any], block_id: str) -> set[str]:
+    """The values of the boxes ticked in a checkboxes input."""
+    element = (values.get(block_id) or {}).get(ids.FIELD_ACTION) or {}
     chosen = element.get("selected_options") if isinstance(element, dict) else None
     if not isinstance(chosen, list):
         return set()
@@ -56,15 +57,16 @@ def _channels(values: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_form(values: dict[str, Any] | None) -> SettingsForm:
+    values = values if isinstance(values, dict) else {}
     form = FormValues(values)
     return SettingsForm(
         timezone=form.text(ids.TIMEZONE_BLOCK, ids.FIELD_ACTION),
         digest_day=form.option(ids.DAY_BLOCK, ids.FIELD_ACTION) or "",
         digest_time=form.text(ids.TIME_BLOCK, ids.FIELD_ACTION),
-        jobs_on=frozenset(_checked(form, ids.JOBS_BLOCK) & set(digests.JOB_TITLES)),
-        snapshot_channels=_channels(values or {}),
+        jobs_on=frozenset(_checked(values, ids.JOBS_BLOCK) & set(digests.JOB_TITLES)),
+        snapshot_channels=_channels(values),
         snapshot_anchor=form.date(ids.ANCHOR_BLOCK, ids.FIELD_ACTION),
-        kudos_to_channel="on" in _checked(form, ids.KUDOS_BLOCK),
+        kudos_to_channel="on" in _checked(values, ids.KUDOS_BLOCK),
     )
 
 
