@@ -137,19 +137,32 @@ async def breadth(session: AsyncSession, scope: Scope, *, public: bool = True) -
 async def first_time_recognised(
     session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 20
 ) -> list[str]:
-    """People recognised in the period who had never been before (anywhere in the workspace)."""
+    """People recognised in the period who had never been before (anywhere in the workspace),
+    in the order they were first thanked in the period.
+
+    One probe per person recognised, answered from the (workspace, receiver, given_at) index
+    alone: any earlier kudos row counts as "recognised before", even one taken back since (a
+    rare case, and reading each row's status would cost a table read per person)."""
+    week = (
+        select(
+            Kudos.workspace_id.label("workspace_id"),
+            Kudos.receiver_id.label("receiver_id"),
+            func.min(Kudos.given_at).label("first"),
+        )
+        .where(*_kudos_in(scope, public))
+        .group_by(Kudos.workspace_id, Kudos.receiver_id)
+        .subquery()
+    )
     earlier = aliased(Kudos)
     before = exists().where(
-        earlier.workspace_id == Kudos.workspace_id,
-        earlier.receiver_id == Kudos.receiver_id,
+        earlier.workspace_id == week.c.workspace_id,
+        earlier.receiver_id == week.c.receiver_id,
         earlier.given_at < scope.start,
-        earlier.status == KudosStatus.GIVEN,
     )
     rows = await session.scalars(
-        select(Kudos.receiver_id)
-        .where(*_kudos_in(scope, public), ~before)
-        .group_by(Kudos.receiver_id)
-        .order_by(func.min(Kudos.given_at), Kudos.receiver_id)
+        select(week.c.receiver_id)
+        .where(~before)
+        .order_by(week.c.first, week.c.receiver_id)
         .limit(limit)
     )
     return list(rows)
