@@ -585,3 +585,40 @@ async def test_a_community_that_switched_the_nudge_off_sends_its_reviewers_none(
 
     assert await tick(bot, scheduler, datetime(2026, 12, 7, 14, 0, tzinfo=UTC)) == []
     assert await dms(bot, "bob") == []
+
+
+async def test_a_reviewer_of_two_communities_gets_one_nudge_a_week(bot: Bot) -> None:
+    first = await community(bot)
+    second = await community(bot, "random", tz="Asia/Tokyo")
+    carol, bob = bot.user("carol"), bot.user("bob")
+    now = berlin(2026, 12, 7, 0)
+    await seed(
+        bot.db,
+        lesson_row(first.workspace_id, first.id, "From general", carol, now - timedelta(days=4)),
+        lesson_row(second.workspace_id, second.id, "From random", carol, now - timedelta(days=4)),
+    )
+    scheduler = scheduler_of(bot)
+    scheduler.jobs = [j for j in scheduler.jobs if j.name == core.REVIEW_NUDGE]
+    for hour in range(0, 24 * 6, 2):  # a tick every two hours for six days
+        await tick(bot, scheduler, now + timedelta(hours=hour))
+
+    [nudge] = await dms(bot, "bob")
+    assert "From general" in texts(nudge) and "From random" in texts(nudge)
+    # No member cache for bob: his first community's timezone (Berlin), Monday 09:00 there.
+    assert [(p, s) for p, s, _ in await digest_runs(bot.db, core.REVIEW_NUDGE)] == [
+        ("2026-W50", bob)
+    ]
+
+
+def test_a_hostile_community_name_is_escaped_everywhere() -> None:
+    from storage.digests import Breadth
+
+    digest = core.WeeklyDigest(
+        community=HOSTILE, start=berlin(2026, 12, 1), end=berlin(2026, 12, 8), kudos=(),
+        breadth=Breadth(0, 0, 0, 0), first_time=(), captured=core.Counted((), 0),
+        validated=core.Counted((), 0), reused=core.Counted((), 0), assists=core.Counted((), 0),
+    )  # fmt: skip
+    for body in (views.weekly_digest(digest), views.snapshot_prompt(HOSTILE)):
+        mrkdwn = [body["text"], *(b["text"]["text"] for b in body["blocks"] if "text" in b)]
+        assert all("<!channel>" not in t and "<@U123>" not in t for t in mrkdwn)
+        assert ESCAPED in body["text"]
