@@ -325,6 +325,7 @@ async def test_the_snapshot_prompt_comes_every_second_tuesday_across_the_year_en
         found = await session.get(Community, c.id)
         assert found is not None
         found.settings = {
+            "jobs": {core.SNAPSHOT: True},  # off until a coordinator turns it on
             core.SNAPSHOT_ANCHOR: "2026-12-15",
             core.SNAPSHOT_CHANNELS: [bot.channel("general"), bot.channel("random")],
         }
