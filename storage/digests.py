@@ -400,9 +400,10 @@ async def stale_lessons(
 # ---- Review nudges: per reviewer, in the reviewer's timezone ----------------------------------
 
 
-async def reviewers(session: AsyncSession) -> list[tuple[int, str, str]]:
+async def reviewers(session: AsyncSession) -> list[tuple[int, str, str | None, str]]:
     """Every reviewer of an active community of an installed workspace, once per workspace, with
-    their own timezone (the member cache), else their first community's: (workspace, user, tz)."""
+    their own timezone (the member cache) and their first community's: (workspace, user, own
+    timezone or None, community timezone)."""
     rows = await session.execute(
         select(Role.workspace_id, Role.user_id, Member.timezone, Community.timezone)
         .join(Community, Community.id == Role.community_id)
@@ -418,10 +419,10 @@ async def reviewers(session: AsyncSession) -> list[tuple[int, str, str]]:
         )
         .order_by(Role.workspace_id, Role.user_id, Community.id)
     )
-    found: dict[tuple[int, str], str] = {}
+    found: dict[tuple[int, str], tuple[str | None, str]] = {}
     for workspace_id, user_id, own, community_zone in rows:
-        found.setdefault((workspace_id, user_id), own or community_zone)
-    return [(workspace_id, user_id, tz) for (workspace_id, user_id), tz in found.items()]
+        found.setdefault((workspace_id, user_id), (own or None, community_zone))
+    return [(ws, user_id, own, other) for (ws, user_id), (own, other) in found.items()]
 
 
 async def reviewed_by(

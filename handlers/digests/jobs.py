@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import digests as core
 from handlers.digests import views
-from scheduler.registry import Every, Job, Period, Target
+from scheduler.registry import Every, Job, Period, Target, zone
 from storage import digests as queries
 from storage.deliveries import enqueue
 from storage.digests import Scope
-from storage.models import Priority, RoleName
+from storage.models import WORKSPACE_WIDE, Priority, RoleName
 
 # A weekend's outage still gets the week's recognition out; later, the next week's comes.
 WEEKLY_GRACE_DAYS = 3
@@ -61,8 +61,14 @@ async def project_snapshot(
 async def reviewer_targets(session: AsyncSession, now: datetime) -> list[Target]:
     """Each reviewer once per workspace, in their own timezone; the run is keyed by them."""
     return [
-        Target(workspace_id, 0, None, timezone, subject=user_id)
-        for workspace_id, user_id, timezone in await queries.reviewers(session)
+        Target(
+            workspace_id,
+            WORKSPACE_WIDE,
+            None,
+            own if own and zone(own) else other,
+            subject=user_id,
+        )
+        for workspace_id, user_id, own, other in await queries.reviewers(session)
     ]
 
 
