@@ -218,29 +218,31 @@ async def lessons_validated(
 async def most_reused(
     session: AsyncSession, scope: Scope, *, public: bool = True, limit: int = 3
 ) -> tuple[list[LessonRow], int]:
-    """The lessons reused most in the period (who said "I used this"), and all reuses."""
-    uses = func.count(LessonUse.id)
-    in_period = [
-        LessonUse.workspace_id == scope.workspace_id,
-        LessonUse.used_at >= scope.start,
-        LessonUse.used_at < scope.end,
-        Lesson.community_id == scope.community_id,
-        Lesson.status != LessonStatus.RETIRED,
-        _seen_by_all(public),
-    ]
-    rows = await session.execute(
-        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink, uses)
-        .join(Lesson, Lesson.id == LessonUse.lesson_id)
-        .where(*in_period)
-        .group_by(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink)
-        .order_by(uses.desc(), Lesson.id)
-        .limit(limit)
+    """The lessons reused most in the period (who said "I used this"), and all reuses.
+
+    The period's uses are counted per lesson first, then joined to their lessons: the join
+    reads the lessons reused this period, not the community's whole book."""
+    counted = (
+        select(LessonUse.lesson_id.label("lesson_id"), func.count().label("uses"))
+        .where(
+            LessonUse.workspace_id == scope.workspace_id,
+            LessonUse.used_at >= scope.start,
+            LessonUse.used_at < scope.end,
+        )
+        .group_by(LessonUse.lesson_id)
+        .subquery()
     )
-    total = await session.scalar(
-        select(func.count(LessonUse.id))
-        .join(Lesson, Lesson.id == LessonUse.lesson_id)
-        .where(*in_period)
+    query = (
+        select(Lesson.id, Lesson.title, Lesson.author_id, Lesson.permalink, counted.c.uses)
+        .join(counted, counted.c.lesson_id == Lesson.id)
+        .where(
+            Lesson.community_id == scope.community_id,
+            Lesson.status != LessonStatus.RETIRED,
+            _seen_by_all(public),
+        )
     )
+    rows = await session.execute(query.order_by(counted.c.uses.desc(), Lesson.id).limit(limit))
+    total = await session.scalar(select(func.coalesce(func.sum(query.subquery().c.uses), 0)))
     return [LessonRow(*row) for row in rows], int(total or 0)
 
 
