@@ -393,6 +393,7 @@ async def stale_lessons(
             Lesson.status == LessonStatus.VALIDATED,
             Lesson.reviewed_at < before,
             Lesson.workspace_id == workspace_id,
+            _seen_by_all(True),  # quoted in a DM: never a private channel's lesson
         )
         .order_by(Lesson.reviewed_at, Lesson.id)
     )

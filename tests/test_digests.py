@@ -520,6 +520,17 @@ async def test_sponsors_coordinators_and_the_channel_get_their_monthly_digests(b
             day - timedelta(days=800),
             status="validated",
             reviewed_at=day - timedelta(days=400),
+        ),
+        lesson_row(
+            ws,
+            cid,
+            "Secret old practice",
+            alice,
+            day - timedelta(days=800),
+            status="validated",
+            reviewed_at=day - timedelta(days=400),
+            visibility=Visibility.PRIVATE,
+            channel="G0SECRET",
         ),  # fmt: skip
         Gap(
             workspace_id=ws,
@@ -557,10 +568,12 @@ async def test_sponsors_coordinators_and_the_channel_get_their_monthly_digests(b
     assert "Where do we go now" in channel.text and ESCAPED in texts(channel)
     assert "Private gap" not in texts(channel)
     [sponsor] = await dms(bot, "carol")
-    assert "Fund the pager rota" in texts(sponsor) and "Private gap" in texts(sponsor)
+    assert "Fund the pager rota" in texts(sponsor) and ESCAPED in texts(sponsor)
+    assert "Private gap" not in texts(sponsor)  # a DM does not quote a private channel
     [coordinator] = await dms(bot, "alice")
     seen = texts(coordinator)
     assert "Old practice" in seen and f"<@{bob}>" in seen  # stale, and bob not thanked
+    assert "Secret" not in seen
     assert [p for p, _, _ in await digest_runs(bot.db, core.SPONSOR)] == ["2027-01"]
 
 

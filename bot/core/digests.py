@@ -211,17 +211,17 @@ async def where_next(
 async def sponsor_digest(
     session: AsyncSession, scope: Scope, community: str, zone: tzinfo
 ) -> SponsorDigest:
-    """For the community's sponsors (by DM): practices, proposals awaiting them, gaps, health."""
+    """For the community's sponsors (by DM): practices, proposals awaiting them, gaps, health.
+    What it quotes is public (a DM is not where a private channel's words go); its figures
+    count everything."""
     proposals, proposals_total = await queries.open_proposals(
         session, scope.workspace_id, scope.community_id
     )
-    gaps, gaps_total = await queries.open_gaps(
-        session, scope.workspace_id, scope.community_id, public=False
-    )
+    gaps, gaps_total = await queries.open_gaps(session, scope.workspace_id, scope.community_id)
     return SponsorDigest(
         community=community,
         month=month_label(scope.start, scope.end, zone),
-        validated=Counted.of(await queries.lessons_validated(session, scope, public=False)),
+        validated=Counted.of(await queries.lessons_validated(session, scope)),
         proposals=tuple(proposals),
         proposals_total=proposals_total,
         gaps=Gaps(tuple(gaps), gaps_total),
