@@ -20,7 +20,7 @@ from bot.unit_of_work import UnitOfWork
 from scheduler.registry import Schedule
 from storage import digests as queries
 from storage.communities import community_in_channel
-from storage.digests import Breadth, KudosRow, LessonRow, Scope
+from storage.digests import Breadth, KudosRow, LessonRow, People, Scope
 from storage.models import Community, RoleName
 
 # The jobs (their names key the runs, the switches and the schedules in community.settings).
@@ -57,6 +57,7 @@ SNAPSHOT_ANCHOR = "snapshot_anchor"
 KUDOS_TO_CHANNEL = "kudos_to_channel"  # the kudos capability reads it
 
 REVIEW_WAIT = timedelta(days=3)
+UNRECOGNISED_SHOWN = 10
 STALE_AFTER = timedelta(days=365)
 WEEK = timedelta(days=7)
 
@@ -177,15 +178,17 @@ async def weekly_digest(session: AsyncSession, scope: Scope, community: str) -> 
     )
 
 
-async def health(session: AsyncSession, scope: Scope) -> Health:
+async def health(session: AsyncSession, scope: Scope, people: People | None = None) -> Health:
     """The community's health figures over the period (for its sponsors and coordinators)."""
+    if people is None:
+        people = await queries.people(session, scope)
     return Health(
-        active_members=await queries.active_members(session, scope),
+        active_members=people.active,
         captured=(await queries.lessons_captured(session, scope, public=False, limit=0))[1],
         validated=(await queries.lessons_validated(session, scope, public=False, limit=0))[1],
         reused=(await queries.most_reused(session, scope, public=False, limit=0))[1],
         assists=(await queries.assists_completed(session, scope, public=False, limit=0))[1],
-        breadth=await queries.breadth(session, scope, public=False),
+        breadth=Breadth(people.kudos, len(people.givers), len(people.receivers), people.channels),
     )
 
 
@@ -233,16 +236,17 @@ async def coordinator_digest(
     session: AsyncSession, scope: Scope, community: str, zone: tzinfo
 ) -> CoordinatorDigest:
     """For the community's coordinators (by DM): health, who to thank, what to confirm again."""
-    unrecognised, total = await queries.unrecognised_contributors(session, scope)
+    people = await queries.people(session, scope)
+    unthanked = sorted(people.contributors - people.receivers)
     stale = await queries.stale_lessons(
         session, scope.workspace_id, scope.community_id, scope.end - STALE_AFTER
     )
     return CoordinatorDigest(
         community=community,
         month=month_label(scope.start, scope.end, zone),
-        health=await health(session, scope),
-        unrecognised=tuple(unrecognised),
-        unrecognised_total=total,
+        health=await health(session, scope, people),
+        unrecognised=tuple(unthanked[:UNRECOGNISED_SHOWN]),
+        unrecognised_total=len(unthanked),
         stale=Counted.of(stale),
     )
 
