@@ -1,4 +1,5 @@
-"""The baseline for bench/ack.py: a bare Bolt AsyncApp acking /doughnut on the same stack.
+"""The baseline for bench/ack.py: a bare Bolt AsyncApp acking /doughnut and /kudos on the same
+stack.
 
 Same aiohttp server, same Bolt request adapter, process_before_response=True, same auth
 (a bot token checked once with auth.test) and the same ack body (Doughnut's help reply, a
@@ -38,6 +39,12 @@ async def main() -> None:
     @app.command("/doughnut")
     async def help_command(ack):  # type: ignore[no-untyped-def]
         await ack(**reply)
+
+    # `/kudos` acked with a reply of the same shape as Doughnut's, stored nowhere.
+    @app.command("/kudos")
+    async def kudos_command(ack, command):  # type: ignore[no-untyped-def]
+        text = f"Kudos to {command['text'].split(' ', 1)[0]}. You have 4 of your 5 kudos left."
+        await ack(response_type="ephemeral", text=text)
 
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))

@@ -96,7 +96,8 @@ class DoughnutApp(AsyncApp):
         channel_type = event.get("channel_type") if isinstance(event, dict) else None
         if channel_type:
             # Slack subscribes to messages per conversation type (`message.im`); Bolt can't filter.
-            self.listened["events"].add(f"{name}.{channel_type}")
+            subscription = MESSAGE_SUBSCRIPTIONS.get(channel_type, channel_type)
+            self.listened["events"].add(f"{name}.{subscription}")
             matchers = [*(matchers or []), in_conversation_type(channel_type)]
         elif isinstance(name, str):
             self.listened["events"].add(name)
@@ -217,6 +218,8 @@ class DoughnutApp(AsyncApp):
 
 
 MESSAGE_EVENTS = ("message", "app_mention")
+# An event's `channel_type` → its subscription's suffix (`message.channels` for "channel").
+MESSAGE_SUBSCRIPTIONS = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
 
 
 async def sent_by_a_person(body: dict[str, Any]) -> bool:

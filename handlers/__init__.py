@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from bot.registry import Capability, Registry
 from handlers import (
+    aar,
+    assists,
     book,
     commands,
     communities,
     digests,
+    gaps,
     help,
     home,
     installation,
+    kudos,
     lessons,
+    members,
     settings,
 )
 
@@ -41,9 +46,15 @@ CHASSIS: tuple[Capability, ...] = (
 CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     communities.CAPABILITY,
+    # Before the book: its Home section is often empty, and leaves its share to the book's.
+    gaps.CAPABILITY,
     lessons.CAPABILITY,
     book.CAPABILITY,
+    members.CAPABILITY,
+    kudos.CAPABILITY,
+    assists.CAPABILITY,
     settings.CAPABILITY,
+    aar.CAPABILITY,
     digests.CAPABILITY,
 )
 

@@ -63,4 +63,5 @@ def core_jobs() -> Jobs:
 def build_scheduler(db: Database, jobs: Jobs | None = None) -> Scheduler:
     """The product's scheduler; `doughnut run` and the shell pass the app's `registry.jobs`
     (the core jobs plus what each capability's `register` added)."""
-    return Scheduler(db, jobs if jobs is not None else core_jobs(), sweeps=[forget_uninstalled])
+    jobs = jobs if jobs is not None else core_jobs()
+    return Scheduler(db, jobs, sweeps=[forget_uninstalled], every_tick=jobs.tick_work)

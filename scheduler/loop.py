@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.registry import Job, Period, Schedule, Target, latest_due, zone
+from scheduler.registry import EveryTick, Job, Period, Schedule, Target, latest_due, zone
 from storage.db import Database
 from storage.models import WORKSPACE_WIDE
 from storage.schedule import (
@@ -47,10 +47,18 @@ def run_key(job: Job, target: Target, period: Period) -> RunKey:
 
 
 class Scheduler:
-    def __init__(self, db: Database, jobs: Iterable[Job], *, sweeps: Iterable[Sweep] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        jobs: Iterable[Job],
+        *,
+        sweeps: Iterable[Sweep] = (),
+        every_tick: Iterable[EveryTick] = (),
+    ) -> None:
         self.db = db
         self.jobs = list(jobs)
         self.sweeps = list(sweeps)
+        self.every_tick = list(every_tick)
         self._swept_at: datetime | None = None
         self._retry_at: dict[RunKey, datetime] = {}
         self._triggers: dict[tuple[Schedule, str], CronTrigger] = {}
@@ -62,9 +70,16 @@ class Scheduler:
         for job, target, period in await self._due(now):
             if await self._run(job, target, period, now):
                 ran.add(job.name)
+        worked: list[str] = []
+        for each in self.every_tick:
+            try:
+                if await each.work(self.db, now):
+                    worked.append(each.title)
+            except Exception:  # one failing piece of work must not stop the others
+                log.exception("the scheduler's %s failed; tried again next tick", each.title)
         await self._sweep(now)
         self._retry_at = {k: at for k, at in self._retry_at.items() if at > now - timedelta(days=1)}
-        return [job.title for job in self.jobs if job.name in ran]
+        return [job.title for job in self.jobs if job.name in ran] + worked
 
     async def _sweep(self, now: datetime) -> None:
         if not self.sweeps or (self._swept_at is not None and now - self._swept_at < SWEEP_EVERY):

@@ -14,13 +14,16 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WORKSPACE_WIDE
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 # Late runs still go out this long after their due time (a restart, a failover, a short outage);
 # older ones are skipped: a digest a day late is noise.
@@ -133,6 +136,18 @@ JobRun = Callable[[AsyncSession, Target, Period, datetime], Awaitable[bool | Non
 JobTargets = Callable[[AsyncSession, datetime], Awaitable[list[Target]]]
 # (target, period): whether a due period is owed at all (a fortnightly job on its weekly trigger).
 JobOwed = Callable[[Target, Period], bool]
+# (database, now): work keyed by its own rows rather than by a period (an After Action Review's
+# start and summary), run on every tick; it claims each step itself, in the transaction that
+# queues the step's posts, and returns how many steps it took.
+TickWork = Callable[["Database", datetime], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class EveryTick:
+    """Work run on every tick (`TickWork`), and what people read when it did something."""
+
+    title: str
+    work: TickWork
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,7 @@ class Jobs:
     """The registry: each capability adds its jobs (`jobs.add(Job(...))` or `@jobs.job(...)`)."""
 
     _jobs: dict[str, Job] = field(default_factory=dict)
+    tick_work: list[EveryTick] = field(default_factory=list)
 
     def add(self, job: Job) -> Job:
         if job.name in self._jobs:
@@ -211,6 +227,11 @@ class Jobs:
             return run
 
         return register
+
+    def every_tick(self, title: str, work: TickWork) -> TickWork:
+        """Register work that runs on every tick and claims its own steps."""
+        self.tick_work.append(EveryTick(title, work))
+        return work
 
     def __iter__(self) -> Iterator[Job]:
         return iter(self._jobs.values())

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.communities import not_paused
 from storage.lessons import Viewer, visible_to
 from storage.models import (
     AssistHelper,
@@ -44,8 +45,6 @@ from storage.models import (
     LessonUse,
     Member,
     PeerAssist,
-    Proposal,
-    ProposalStatus,
     Role,
     RoleName,
     Visibility,
@@ -310,25 +309,6 @@ async def top_tags(
     return [(tag, int(n)) for tag, n in rows]
 
 
-async def open_proposals(
-    session: AsyncSession, workspace_id: int, community_id: int, *, limit: int = 5
-) -> tuple[list[tuple[int, str, str]], int]:
-    """Proposals still awaiting the sponsors' answer, oldest first: (id, proposal, by)."""
-    where = [
-        Proposal.community_id == community_id,
-        Proposal.status.in_((ProposalStatus.OPEN, ProposalStatus.ACKNOWLEDGED)),
-        Proposal.workspace_id == workspace_id,
-    ]
-    rows = await session.execute(
-        select(Proposal.id, Proposal.proposal, Proposal.proposed_by)
-        .where(*where)
-        .order_by(Proposal.created_at, Proposal.id)
-        .limit(limit)
-    )
-    total = await session.scalar(select(func.count(Proposal.id)).where(*where))
-    return [tuple(row) for row in rows], int(total or 0)  # type: ignore[misc]
-
-
 def _contributors(scope: Scope) -> list[Select]:  # type: ignore[type-arg]
     """Who did something for the community in the period: wrote a lesson, reused one, helped."""
     authors = select(Lesson.author_id.label("user_id")).where(
@@ -434,7 +414,7 @@ async def reviewers(session: AsyncSession) -> list[tuple[int, str, str | None, s
         .where(
             Role.role == RoleName.REVIEWER,
             Workspace.uninstalled_at.is_(None),
-            Community.paused_reason.is_(None),
+            not_paused(),
             or_(Member.id.is_(None), Member.deleted.is_(False)),
         )
         .order_by(Role.workspace_id, Role.user_id, Community.id)
@@ -456,7 +436,7 @@ async def reviewed_by(
             Role.workspace_id == workspace_id,
             Role.user_id == reviewer_id,
             Role.role == RoleName.REVIEWER,
-            Community.paused_reason.is_(None),
+            not_paused(),
         )
         .order_by(Community.id)
     )

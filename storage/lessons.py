@@ -156,10 +156,13 @@ async def search(
     limit: int = 5,
     offset: int = 0,
     exclude_id: int | None = None,
+    candidates: int | None = None,
 ) -> list[Lesson]:
     """Lessons the viewer may see matching ANY of `terms` (from `search_terms`), best first:
     relevance (title and tags weigh most, validated boosted), then validated, then reuse.
-    No terms: validated first, then the most reused, then the newest."""
+    No terms: validated first, then the most reused, then the newest. `candidates`: how many
+    matches to rank at most (fewer than the book's default: faster, for a caller that needs
+    only the best few, such as peer-assist matching)."""
     query = _filtered(select(Lesson), workspace_id, viewer, filters)
     if exclude_id is not None:
         query = query.where(Lesson.id != exclude_id)
@@ -168,10 +171,10 @@ async def search(
             _validated_first, Lesson.use_count.desc(), Lesson.created_at.desc(), Lesson.id.desc()
         )
     elif session.bind.dialect.name == "postgresql":
-        query = _postgres_ranked(query, terms)
+        query = _postgres_ranked(query, terms, candidates or PG_CANDIDATES)
     else:
         match = await _fts_query(session, terms)
-        cap = max(FTS_CANDIDATES, 4 * (limit + offset))
+        cap = max(candidates or FTS_CANDIDATES, 4 * (limit + offset))
         found = list(
             await session.scalars(_sqlite_ranked(query, match, cap).limit(limit).offset(offset))
         )
@@ -223,7 +226,9 @@ def _sqlite_ranked(
     )
 
 
-def _postgres_ranked(query: Select[tuple[Lesson]], terms: Sequence[str]) -> Select[tuple[Lesson]]:
+def _postgres_ranked(
+    query: Select[tuple[Lesson]], terms: Sequence[str], candidates: int
+) -> Select[tuple[Lesson]]:
     vector = literal_column("lessons.search_vector")
     tsquery = reduce(
         lambda a, b: a.op("||")(b), [func.plainto_tsquery("english", term) for term in terms]
@@ -232,7 +237,7 @@ def _postgres_ranked(query: Select[tuple[Lesson]], terms: Sequence[str]) -> Sele
         query.with_only_columns(Lesson.id)
         .where(vector.op("@@")(tsquery))
         .order_by(Lesson.use_count.desc(), Lesson.id.desc())
-        .limit(PG_CANDIDATES)
+        .limit(candidates)
     )
     relevance = func.ts_rank_cd(vector, tsquery) * _boost
     return (

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.communities import not_paused
 from storage.models import Community, ScheduledRun, Workspace
 
 JOB_SWITCHES = "jobs"  # communities.settings["jobs"][job name] = on/off
@@ -105,7 +106,8 @@ async def installed_communities(session: AsyncSession) -> list[ScheduledCommunit
             Community.created_at,
         )
         .join(Workspace, Workspace.id == Community.workspace_id)
-        .where(Workspace.uninstalled_at.is_(None), Community.paused_reason.is_(None))
+        # A paused community (channel archived, bot removed) gets no scheduled posts.
+        .where(Workspace.uninstalled_at.is_(None), not_paused())
         .order_by(Community.id)
     )
     return [ScheduledCommunity(*row) for row in rows]

@@ -416,6 +416,97 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# ---- kudos and the member cache ----
+
+
+async def fill_member_cache(bot: Bot) -> None:
+    """Run the member cache's job as the leader's scheduler would, and its users.list read."""
+    from scheduler import Scheduler
+
+    await workspace_id(bot.db, bot.clock, bot.state.team_id)
+    await Scheduler(bot.db, bot.app.registry.jobs).tick(bot.clock.now())
+    await bot.app.deps.after_ack.idle()
+
+
+# ---- After Action Reviews and paused communities ----
+
+
+def slack_escaped(text: str) -> str:
+    """Text as Slack sends what a person typed (`&`, `<`, `>` escaped)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def aar_community(
+    bot: Bot, channel: str, coordinator: str, *, name: str = "SRE", timezone: str = "UTC"
+) -> int:
+    """A community in `channel` with one coordinator, made through the service."""
+    uow = unit_of_work(bot)
+    form = SetupForm(name=name, description="", timezone=timezone, coordinators=[coordinator])
+    saved = await save_setup(uow, coordinator, channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    return saved.community.id
+
+
+# ---- peer assists: kudos seeded straight into the tables (the kudos service is built apart) ----
+
+
+async def seed_kudos(
+    bot: Bot, giver: str, receiver: str, tags: tuple[str, ...], *, given: bool = True
+) -> None:
+    """A kudos row and its tags, as the kudos capability stores them."""
+    from storage.models import Kudos, KudosSource, KudosStatus, KudosTag
+
+    team = bot.app.deps.installation.team_id if bot.app.deps.installation else None
+    wid = await workspace_id(bot.db, bot.clock, team or bot.state.team_id)
+    now = bot.clock.now()
+    async with bot.db.transaction() as session:
+        kudos = Kudos(
+            workspace_id=wid, giver_id=giver, receiver_id=receiver, reason="Thanks",
+            tags=" ".join(tags), source=KudosSource.COMMAND,
+            status=KudosStatus.GIVEN if given else KudosStatus.UNDONE,
+            visibility=Visibility.PUBLIC, given_at=now, local_day=now.date().isoformat(),
+        )  # fmt: skip
+        session.add(kudos)
+        await session.flush()
+        session.add_all(KudosTag(kudos_id=kudos.id, tag=t, workspace_id=wid) for t in tags)
+
+
+# ---- knowledge gaps and proposals (tests/test_gaps.py, tests/test_proposals.py) ----
+
+OTHER_TEAM = Installation(
+    team_id="T0OTHER", enterprise_id=None, bot_user_id="U0BOT", bot_id="B0BOT"
+)
+
+
+async def community_with(
+    bot: Bot,
+    channel: str,
+    *,
+    coordinators: tuple[str, ...] = (),
+    reviewers: tuple[str, ...] = (),
+    sponsors: tuple[str, ...] = (),
+    name: str = "SRE",
+    installation: Installation | None = None,
+) -> int:
+    """A community with these roles, made through the service (optionally in another workspace)."""
+    uow = UnitOfWork(bot.app.deps, installation or bot.app.deps.installation)
+    form = SetupForm(name=name, description="", timezone="UTC", coordinators=list(coordinators),
+                     reviewers=list(reviewers), sponsors=list(sponsors))  # fmt: skip
+    saved = await save_setup(uow, coordinators[0], channel, form, editing=False, is_private=False)
+    await uow.finish(ok=True)
+    assert saved.community is not None
+    return saved.community.id
+
+
+def dm_texts(bot: Bot, user: str) -> list[str]:
+    """What the bot said in a person's DM, oldest first."""
+    return [m.text for m in bot.state.history(bot.state.dm_channel(user).id) if m.bot_id]
+
+
+def dm_messages(bot: Bot, user: str) -> list[Message]:
+    return [m for m in bot.state.history(bot.state.dm_channel(user).id) if m.bot_id]
+
+
 # ---- digests: the loop's rows seeded straight through SQLAlchemy, and the scheduler's runs ----
 
 

@@ -3,6 +3,7 @@ notes, "I used this", Publish for private-channel lessons (both databases)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.core import lessons
@@ -363,9 +364,11 @@ async def test_home_keeps_within_slacks_block_budget_with_many_lessons(bot: Bot)
 
     assert len(home["blocks"]) <= 100
     assert "Your communities" in str(home["blocks"])  # the other sections keep their share
-    assert "_and 25 more" in part(home, "Your lessons")
-    assert "_and 25 more" in part(home, "Waiting for your review")  # alice's are validated
-    assert "_and 7 more" in part(home, "Recent validated practices")
+    # Each section ends with "and N more"; N depends on the share the other sections take.
+    for name, total in (("Your lessons", 30), ("Waiting for your review", 30),
+                        ("Recent validated practices", 12)):  # fmt: skip
+        more = re.search(r"_and (\d+) more", part(home, name))
+        assert more is not None and 0 < int(more.group(1)) < total
 
 
 async def test_a_decision_made_on_the_home_tab_refreshes_it(bot: Bot) -> None:

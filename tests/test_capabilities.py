@@ -39,8 +39,8 @@ def register_pings(app: Any, registry: Registry) -> None:
     registry.jobs.job("ping-digest", "Ping digest", Schedule(hour=9))(nothing)
 
 
-# Named like a roadmap capability: help stops calling kudos "coming later" once it registers.
-PINGS = Capability(name="kudos", register=register_pings, scopes=("reactions:read",))
+# Named like a roadmap capability: help stops calling digests "coming later" once it registers.
+PINGS = Capability(name="digests", register=register_pings, scopes=("reactions:read",))
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
     shown = str(helped.json["blocks"])
     assert "• `/doughnut ping`: answers pong" in shown
     assert "• `/doughnut setup`" in shown
-    assert "kudos" not in shown and "kudos" not in helped.json["text"]  # no longer "coming"
-    assert "peer assists" in shown
+    # The last roadmap item is registered now: nothing is "coming later" any more.
+    assert "Not built yet" not in shown and "Not built yet" not in helped.json["text"]
     home = bot.state.home_views[alice]["blocks"]
     assert len(home) <= HOME_MAX_BLOCKS
     text = str(home)
@@ -79,12 +79,12 @@ async def test_a_new_capability_is_served_helped_shown_and_scheduled(with_pings,
 
 async def test_a_capability_must_declare_the_events_it_listens_to(bot: Bot) -> None:
     def listens(app: Any, registry: Registry) -> None:
-        app.event("reaction_removed")(nothing)
+        app.event("channel_rename")(nothing)
 
     sneaky = Capability(name="sneaky", register=listens)
     with pytest.raises(ValueError, match="sneaky"):
         handlers.register_all(bot.app, (sneaky,))
-    declared = Capability(name="declared", register=nothing_registered, events=("team_join",))
+    declared = Capability(name="declared", register=nothing_registered, events=("pin_added",))
     with pytest.raises(ValueError, match="declared"):
         handlers.register_all(bot.app, (declared,))
 

@@ -906,6 +906,9 @@ async def test_a_call_without_its_scope_is_refused_with_what_is_needed(
     assert "chat:write" in refused.value.response["provided"].split(",")
     dm = emu.state.dm_channel(alice).id
     assert (await client.conversations_info(channel=dm))["ok"]  # a DM needs im:read
+    # A group DM needs mpim:write (peer assists ask for it), a DM im:write.
+    assert (await client.conversations_open(users=f"{alice},{ids(emu)[1]}"))["ok"]
+    emu.grants.scopes.discard("mpim:write")
     with pytest.raises(SlackApiError) as refused:
         await client.conversations_open(users=f"{alice},{ids(emu)[1]}")
     assert refused.value.response["needed"] == "mpim:write"
@@ -929,14 +932,16 @@ async def test_only_subscribed_events_are_delivered(
     alice, _, general = ids(manifest_emu)
     async with SlackDriver(manifest_emu, url, SECRET) as slack:
         _, replies = await slack.say(alice, general, f"<@{BOT_USER_ID}> there?")
-        assert len(replies) == 1  # app_mention; the app has no `message.channels`
-        assert json.loads(recorder.requests[0][1])["event"]["type"] == "app_mention"
+        # `message.channels` (After Action Review threads, kudos) and `app_mention`.
+        assert len(replies) == 2
+        sent = {json.loads(body)["event"]["type"] for _, body in recorder.requests[:2]}
+        assert sent == {"message", "app_mention"}
         message, _ = manifest_emu.user_message(alice, general, "plain")
-        with pytest.raises(NotSubscribed):  # user_change is not in the manifest
-            await slack.event({"type": "user_change", "user": {"id": alice}})
-        channel_message = {"type": "message", "channel": general, "channel_type": "channel",
+        with pytest.raises(NotSubscribed):  # pin_added is not in the manifest
+            await slack.event({"type": "pin_added", "user": alice, "channel_id": general})
+        channel_message = {"type": "message", "channel": general, "channel_type": "mpim",
                            "user": alice, "text": "x", "ts": message.ts}  # fmt: skip
-        with pytest.raises(NotSubscribed):
+        with pytest.raises(NotSubscribed):  # no `message.mpim`
             await slack.event(channel_message)
         dm_reply = await slack.event({**channel_message, "channel_type": "im"})
         assert dm_reply.status == 200  # message.im is subscribed

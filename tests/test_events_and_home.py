@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 import storage.communities
-from bot.emulator.driver import NotSubscribed
 from bot.outbox import outbox_leader_work
 from handlers.communities import ids
 from handlers.help import ids as help_ids
@@ -240,8 +239,8 @@ async def test_a_mention_is_answered_once_in_its_thread(bot: Bot) -> None:
     mention = f"<@{bot.state.bot_user_id}> who knows about Kafka?"
 
     question, replies = await bot.driver.say(alice, general, mention)
-    # Only `app_mention`: the app does not subscribe to `message.channels`.
-    assert [r.status for r in replies] == [200]
+    # `message.channels` (After Action Review threads, kudos) and `app_mention`: answered once.
+    assert [r.status for r in replies] == [200, 200]
     await bot.settle()
 
     [answer] = bot_posts(bot, general)
@@ -282,10 +281,9 @@ async def test_edits_bot_messages_and_other_dms_get_no_answer(bot: Bot) -> None:
     in_a_channel = {**from_a_bot, "channel": bot.channel("general"), "channel_type": "channel"}
     in_a_channel.pop("bot_id")
     in_a_channel["user"] = alice
-    for event in (edited, from_a_bot):
+    # A channel message outside an After Action Review's thread is heard and left alone.
+    for event in (edited, from_a_bot, in_a_channel):
         assert (await bot.driver.event(event)).status == 200
-    with pytest.raises(NotSubscribed):  # Slack never sends it: no `message.channels`
-        await bot.driver.event(in_a_channel)
     await bot.settle()
 
     assert bot.emu.calls_to("chat.postMessage") == []

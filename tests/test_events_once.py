@@ -13,7 +13,8 @@ from tests.conftest import Bot
 
 def reaction(bot: Bot) -> dict:  # type: ignore[type-arg]
     general = bot.channel("general")
-    return {"type": "reaction_added", "user": bot.user("alice"), "reaction": "doughnut",
+    # Not the kudos emoji (nor the idea reaction): only the test's own listener takes it.
+    return {"type": "reaction_added", "user": bot.user("alice"), "reaction": "clap",
             "item": {"type": "message", "channel": general, "ts": "1.0"},
             "item_user": bot.user("bob"), "event_ts": "2.0"}  # fmt: skip
 

@@ -53,6 +53,7 @@ DESIGN_BOT_SCOPES = {
     "im:read",  # what a lesson's conversation is, when it is a DM
     "mpim:read",  # or a group DM
     "mpim:history",  # the outbox's recovery reads group DMs it answers mentions in
+    "channels:join",  # an After Action Review joins its public channel to hear the replies
 }
 
 
@@ -137,7 +138,14 @@ def test_features(manifest) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert features["bot_user"] == {"display_name": "Doughnut", "always_online": True}
-    assert {s["callback_id"] for s in features["shortcuts"]} == {"save_as_lesson", "capture_lesson"}
+    shortcuts = {s["callback_id"] for s in features["shortcuts"]}
+    assert shortcuts == {
+        "save_as_lesson",
+        "capture_lesson",
+        "give_kudos_for_message",
+        "ask_peer_assist",
+        "raise_gap",
+    }
 
 
 def test_settings_are_socket_mode(manifest) -> None:

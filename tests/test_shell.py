@@ -266,7 +266,7 @@ async def test_the_tour_script_produces_the_expected_transcript(tmp_path: Path) 
     assert "Modal: Doughnut help" in home_help
     # the clock
     assert "It is Thu 2026-12-03 09:00 UTC (Thu 04:00 for @ben in America/New_York)." in transcript
-    assert "The scheduler ran what was due: Housekeeping." in transcript
+    assert "The scheduler ran what was due: Housekeeping, Member cache." in transcript
     assert "bot error" not in transcript
 
     again = await run_script([":as @ben", ":home"], db_url=url, clock=ManualClock(START))
@@ -401,8 +401,11 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    # The wall clock's day decides what else falls due in those two days (a Friday's digest).
-    assert "The scheduler ran what was due: Housekeeping" in out
+    # Housekeeping, and the jobs the capabilities registered (member cache, peer-assist follow-ups);
+    # the wall clock's day decides what else falls due in those two days (a Friday's digest).
+    ran = out.split("The scheduler ran what was due: ", 1)[1].split(".\n", 1)[0]
+    assert "Housekeeping" in ran and "Member cache" in ran
+    assert "Peer assists without a helper" in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
 

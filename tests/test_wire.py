@@ -134,7 +134,7 @@ async def test_an_event_that_fails_for_a_passing_reason_is_retried_by_slack(bot:
         thanks = {"channel": general, "text": "thanks for the doughnut"}
         await uow.deliver("chat.postMessage", thanks, channel=general)
 
-    event = {"type": "reaction_added", "user": bot.user("alice"), "reaction": "doughnut",
+    event = {"type": "reaction_added", "user": bot.user("alice"), "reaction": "clap",
              "item": {"type": "message", "channel": general, "ts": "1.0"},
              "event_ts": "2.0"}  # fmt: skip
     delivered = await bot.driver.event(event, event_id="Ev0FLAKY")

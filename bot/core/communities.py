@@ -43,6 +43,12 @@ class CommunityView:
     coordinators: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     sponsors: tuple[str, ...] = ()
+    # Why scheduled posts stopped here (channel archived, bot removed); None while active.
+    paused_reason: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_reason is not None
 
     def roles_of(self, user_id: str) -> tuple[str, ...]:
         """The roles `user_id` holds here, by name, sorted."""
@@ -77,6 +83,7 @@ def view_of(community: Community) -> CommunityView:
         coordinators=tuple(community.holders(RoleName.COORDINATOR)),
         reviewers=tuple(community.holders(RoleName.REVIEWER)),
         sponsors=tuple(community.holders(RoleName.SPONSOR)),
+        paused_reason=community.paused_reason if community.paused_at is not None else None,
     )
 
 
@@ -281,3 +288,76 @@ async def home_for(uow: UnitOfWork, user_id: str, member_of: frozenset[str]) -> 
     found = await queries.communities_of_workspace(await uow.session(), workspace.id)
     mine, others = communities_for(user_id, [view_of(c) for c in found], member_of)
     return HomeCommunities(user_id, tuple(mine), tuple(others))
+
+
+# ---- Paused communities: the channel is archived, or the bot was removed ---------------------
+
+ARCHIVED = "the channel was archived"
+REMOVED = "Doughnut was removed from the channel"
+
+
+def is_paused(community: Community | CommunityView) -> bool:
+    """No scheduled posts for a paused community (the scheduler and every job ask this)."""
+    if isinstance(community, CommunityView):
+        return community.paused
+    return community.paused_at is not None
+
+
+async def pause(uow: UnitOfWork, channel_id: str, reason: str) -> CommunityView | None:
+    """Pause the channel's community; the view when it was active until now (tell its
+    coordinators once), None when there is none or it was paused already."""
+    workspace = await uow.workspace()
+    return await pause_in(
+        await uow.session(), workspace.id, channel_id, reason, uow.deps.clock.now()
+    )
+
+
+async def pause_in(
+    session: AsyncSession, workspace_id: int, channel_id: str, reason: str, now: datetime
+) -> CommunityView | None:
+    """`pause` in a given transaction (the scheduler's, when a post bounced off an archive)."""
+    community = await queries.community_in_channel(session, workspace_id, channel_id)
+    if community is None or is_paused(community):
+        return None
+    community.paused_reason, community.paused_at = reason, now
+    # Posts still queued for the channel stop too, with the reason.
+    await queries.stop_deliveries(session, workspace_id, channel_id, f"paused: {reason}")
+    return view_of(community)
+
+
+@dataclass(frozen=True)
+class Bounced:
+    """A post Slack refused because the channel is archived (its delivery id, for a watermark)."""
+
+    delivery_id: int
+    workspace_id: int
+    channel_id: str
+
+
+async def bounced_off_archives(
+    session: AsyncSession, after_id: int, since: datetime
+) -> list[Bounced]:
+    """Posts to active communities' channels that failed with `is_archived` since the last look
+    (`channel_archive` may never come: a missed event, an archive while the bot was away)."""
+    rows = await queries.archived_post_failures(session, after_id, since)
+    return [Bounced(*row) for row in rows]
+
+
+async def resume(uow: UnitOfWork, channel_id: str, reason: str) -> CommunityView | None:
+    """Lift a pause for `reason` (unarchived, invited back); the view when it was lifted."""
+    workspace = await uow.workspace()
+    session = await uow.session()
+    community = await queries.community_in_channel(session, workspace.id, channel_id)
+    if community is None or community.paused_reason != reason:
+        return None
+    community.paused_reason, community.paused_at = None, None
+    community.updated_at = uow.deps.clock.now()
+    return view_of(community)
+
+
+async def paused_for(uow: UnitOfWork, user_id: str) -> tuple[CommunityView, ...]:
+    """The paused communities `user_id` coordinates (shown on their Home tab)."""
+    workspace = await uow.workspace()
+    found = await queries.paused_communities(await uow.session(), workspace.id)
+    views = [view_of(c) for c in found]
+    return tuple(v for v in views if user_id in v.coordinators)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.unit_of_work import UnitOfWork
 from scheduler.registry import Schedule
 from storage import digests as queries
+from storage import gaps as gaps_store
 from storage.communities import community_in_channel
 from storage.digests import Breadth, KudosRow, LessonRow, People, Scope
 from storage.models import Community, RoleName
@@ -58,6 +59,8 @@ KUDOS_TO_CHANNEL = "kudos_to_channel"  # the kudos capability reads it
 
 REVIEW_WAIT = timedelta(days=3)
 UNRECOGNISED_SHOWN = 10
+PROPOSALS_SHOWN = 5
+PROPOSALS_READ = 100  # "and N more" counts up to this many
 STALE_AFTER = timedelta(days=365)
 WEEK = timedelta(days=7)
 
@@ -217,9 +220,12 @@ async def sponsor_digest(
     """For the community's sponsors (by DM): practices, proposals awaiting them, gaps, health.
     What it quotes is public (a DM is not where a private channel's words go); its figures
     count everything."""
-    proposals, proposals_total = await queries.open_proposals(
-        session, scope.workspace_id, scope.community_id
+    # The sponsors' queue, as the gaps capability keeps it (open or acknowledged, oldest first).
+    waiting = await gaps_store.open_proposals(
+        session, scope.workspace_id, [scope.community_id], limit=PROPOSALS_READ
     )
+    proposals = [(p.id, p.proposal, p.proposed_by) for p in waiting[:PROPOSALS_SHOWN]]
+    proposals_total = len(waiting)
     gaps, gaps_total = await queries.open_gaps(session, scope.workspace_id, scope.community_id)
     return SponsorDigest(
         community=community,

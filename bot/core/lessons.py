@@ -68,6 +68,7 @@ class LessonSource:
     message_ts: str | None = None
     thread_ts: str | None = None
     permalink: str | None = None
+    assist_id: int | None = None  # the peer assist it came out of (its Capture button)
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,7 @@ async def capture_lesson(uow: UnitOfWork, form: LessonForm, source: LessonSource
             source_ts=source.message_ts,
             source_thread_ts=source.thread_ts,
             permalink=source.permalink,
+            assist_id=await _assist_link(session, workspace.id, source.assist_id),
             visibility=visibility,
             published=False,
             status=LessonStatus.CAPTURED,
@@ -348,6 +350,17 @@ async def capture_lesson(uow: UnitOfWork, form: LessonForm, source: LessonSource
     viewer = Viewer(source.author_id, source.channel_id)
     similar = await _similar(session, workspace.id, view, viewer)
     return Captured(view, similar=similar)
+
+
+async def _assist_link(
+    session: AsyncSession, workspace_id: int, assist_id: int | None
+) -> int | None:
+    """The peer assist a lesson is linked to, if it is one of this workspace's."""
+    if assist_id is None:
+        return None
+    from storage.assists import assist_by_id  # noqa: PLC0415 (assists reads lessons)
+
+    return assist_id if await assist_by_id(session, workspace_id, assist_id) else None
 
 
 def _stem(word: str) -> str:
@@ -518,8 +531,14 @@ async def _decide(
 
 
 async def validate(uow: UnitOfWork, lesson_id: int, viewer: Viewer, applicability: str) -> Decided:
-    """A reviewer confirms the lesson, saying where it applies."""
-    return await _decide(uow, DecisionKind.VALIDATE, lesson_id, viewer, applicability)
+    """A reviewer confirms the lesson, saying where it applies; the requesters of open peer
+    assists it answers are told (once per request and lesson)."""
+    decided = await _decide(uow, DecisionKind.VALIDATE, lesson_id, viewer, applicability)
+    if decided.done and decided.lesson is not None:
+        from bot.core import assists  # noqa: PLC0415 (assists builds on lessons)
+
+        await assists.tell_requesters(uow, decided.lesson)
+    return decided
 
 
 async def needs_work(uow: UnitOfWork, lesson_id: int, viewer: Viewer, note: str) -> Decided:

@@ -24,3 +24,26 @@ def is_reviewer(community: CommunityView | None, user_id: str) -> bool:
 def leads(community: CommunityView | None, user_id: str) -> bool:
     """Coordinators and sponsors: they see the community's ledger and its health."""
     return is_coordinator(community, user_id) or is_sponsor(community, user_id)
+
+
+def may_steer_assist(
+    requesters: tuple[str, ...], community: CommunityView | None, user_id: str
+) -> bool:
+    """A peer assist's requesters, and its community's coordinators, pick its helpers and
+    change its state (done, cancelled); others are refused."""
+    return user_id in requesters or is_coordinator(community, user_id)
+
+
+def may_close_gap(community: CommunityView | None, user_id: str) -> bool:
+    """Closing a knowledge gap (answered, out of scope) is the coordinators' call."""
+    return is_coordinator(community, user_id)
+
+
+def may_set_priorities(community: CommunityView | None, user_id: str) -> bool:
+    """A community's strategic priorities are set by its sponsors."""
+    return is_sponsor(community, user_id)
+
+
+def may_answer_proposal(community: CommunityView | None, user_id: str) -> bool:
+    """Only the sponsors of a proposal's community acknowledge and answer it."""
+    return is_sponsor(community, user_id)

@@ -450,6 +450,13 @@ class ChatApi:
             raise ApiError("user_not_found")
         return {"ok": True, "user": user.to_api(self.ws.team_id)}
 
+    def usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A user group's member ids (not paginated, as in Slack)."""
+        found = self.ws.user_groups.get(str(args.get("usergroup") or ""))
+        if found is None:
+            raise ApiError("no_such_subteam")
+        return {"ok": True, "users": list(found[1])}
+
     def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         members, cursor = page(list(self.ws.users.values()), args, "user", 0)
         return {

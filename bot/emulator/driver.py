@@ -547,6 +547,12 @@ class SlackDriver:
     async def join(self, user_id: str, channel_id: str) -> Reply | None:
         return await self._maybe(self.emu.join(user_id, channel_id))
 
+    async def remove(self, remover_id: str, user_id: str, channel_id: str) -> Reply | None:
+        return await self._maybe(self.emu.remove_from_channel(remover_id, user_id, channel_id))
+
+    async def archive(self, user_id: str, channel_id: str, archived: bool = True) -> Reply | None:
+        return await self._maybe(self.emu.set_archived(user_id, channel_id, archived))
+
     async def open_home(self, user_id: str) -> Reply | None:
         return await self._maybe(self.emu.open_home(user_id))
 

@@ -117,6 +117,23 @@ def member_joined_event(
     return event
 
 
+def member_left_event(user_id: str, channel: Channel, team_id: str, event_ts: str) -> dict:
+    """`member_left_channel` (also for the bot itself, when it is removed)."""
+    return {
+        "type": "member_left_channel",
+        "user": user_id,
+        "channel": channel.id,
+        "channel_type": "G" if channel.is_private else "C",
+        "team": team_id,
+        "event_ts": event_ts,
+    }
+
+
+def channel_archive_event(kind: str, user_id: str, channel: Channel, event_ts: str) -> dict:
+    """`channel_archive` / `channel_unarchive` (public), `group_archive` / `group_unarchive`."""
+    return {"type": kind, "channel": channel.id, "user": user_id, "event_ts": event_ts}
+
+
 def app_home_opened_event(
     user_id: str, dm: Channel, event_ts: str, view: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -139,5 +156,50 @@ def user_change_event(user: User, team_id: str, event_ts: str) -> dict[str, Any]
         "type": "user_change",
         "user": user.to_api(team_id),
         "cache_ts": int(float(event_ts)),
+        "event_ts": event_ts,
+    }
+
+
+def team_join_event(user: User, team_id: str, event_ts: str) -> dict[str, Any]:
+    """`team_join`: a new member, with their user object."""
+    return {"type": "team_join", "user": user.to_api(team_id), "event_ts": event_ts}
+
+
+def subteam_members_changed_event(
+    group_id: str, team_id: str, added: list[str], removed: list[str], event_ts: str
+) -> dict[str, Any]:
+    """`subteam_members_changed`: who joined and left a user group."""
+    return {
+        "type": "subteam_members_changed",
+        "subteam_id": group_id,
+        "team_id": team_id,
+        "date_previous_update": 1446670362,
+        "date_update": int(float(event_ts)),
+        "added_users": added,
+        "added_users_count": str(len(added)),
+        "removed_users": removed,
+        "removed_users_count": str(len(removed)),
+        "event_ts": event_ts,
+    }
+
+
+def subteam_updated_event(
+    group_id: str, handle: str, team_id: str, users: list[str], event_ts: str
+) -> dict[str, Any]:
+    """`subteam_updated`: the user group object, with its member ids."""
+    return {
+        "type": "subteam_updated",
+        "subteam": {
+            "id": group_id,
+            "team_id": team_id,
+            "is_usergroup": True,
+            "name": handle,
+            "handle": handle,
+            "description": "",
+            "date_create": 1446746793,
+            "date_update": int(float(event_ts)),
+            "users": list(users),
+            "user_count": len(users),
+        },
         "event_ts": event_ts,
     }

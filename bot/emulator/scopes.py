@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "reactions.remove": ("reactions:write",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -51,8 +52,15 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "reaction_removed": ("reactions:read",),
     "member_joined_channel": ("channels:read", "groups:read"),
     "member_left_channel": ("channels:read", "groups:read"),
+    "channel_archive": ("channels:read",),
+    "channel_unarchive": ("channels:read",),
+    "group_archive": ("groups:read",),
+    "group_unarchive": ("groups:read",),
     "user_change": ("users:read",),
+    "team_join": ("users:read",),
     "subteam_members_changed": ("usergroups:read",),
+    "subteam_created": ("usergroups:read",),
+    "subteam_updated": ("usergroups:read",),
 }
 MESSAGE_SUBSCRIPTION = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
 

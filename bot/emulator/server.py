@@ -659,6 +659,38 @@ class SlackEmulator:
             return None
         return events.member_joined_event(user_id, channel, self.state.team_id, ts, inviter)
 
+    def remove_from_channel(
+        self, remover_id: str, user_id: str, channel_id: str
+    ) -> dict[str, Any] | None:
+        """A member removes someone (the bot, say): `member_left_channel`, which the bot hears
+        about its own removal too."""
+        channel = self._member_in(remover_id, channel_id)
+        if user_id not in channel.members:
+            raise ValueError(f"{user_id} is not in {channel_id}")
+        heard = self._bot_hears(channel)
+        channel.members.discard(user_id)
+        if not heard:
+            return None
+        ts = self.state.new_ts()
+        return events.member_left_event(user_id, channel, self.state.team_id, ts)
+
+    def set_archived(self, user_id: str, channel_id: str, archived: bool) -> dict[str, Any] | None:
+        """A member archives (or unarchives) a channel: `channel_archive` / `channel_unarchive`
+        for a public one (to every app), `group_archive` / `group_unarchive` for a private one
+        (to the apps in it)."""
+        channel = self.state.channels.get(channel_id)
+        if channel is None or channel.is_im or channel.is_mpim:
+            raise ValueError(f"{channel_id} cannot be archived")
+        if channel.is_archived == archived:
+            raise ValueError(f"{channel_id} is {'already' if archived else 'not'} archived")
+        channel.is_archived = archived
+        if channel.is_private and not self._bot_hears(channel):
+            return None
+        kind = ("group" if channel.is_private else "channel") + (
+            "_archive" if archived else "_unarchive"
+        )
+        return events.channel_archive_event(kind, user_id, channel, self.state.new_ts())
+
     def open_home(self, user_id: str) -> dict[str, Any]:
         """A member opens the app's Home tab: `app_home_opened`."""
         dm = self.state.dm_channel(user_id)
@@ -670,3 +702,38 @@ class SlackEmulator:
         user = self.state.users[user_id]
         user.deleted = True
         return events.user_change_event(user, self.state.team_id, self.state.new_ts())
+
+    def rename(self, user_id: str, name: str, tz: str | None = None) -> dict[str, Any]:
+        """A member changes their display name (and timezone): `user_change`."""
+        user = self.state.users[user_id]
+        user.display_name = name
+        if tz is not None:
+            user.tz = tz
+        return events.user_change_event(user, self.state.team_id, self.state.new_ts())
+
+    def new_member(self, name: str, **options: Any) -> dict[str, Any]:
+        """Someone joins the workspace: `team_join`."""
+        user = self.state.add_user(name, **options)
+        return events.team_join_event(user, self.state.team_id, self.state.new_ts())
+
+    def update_group(self, group_id: str, members: list[str]) -> dict[str, Any]:
+        """A user group is edited (its members set whole): `subteam_updated`."""
+        handle, _ = self.state.user_groups[group_id]
+        self.state.user_groups[group_id] = (handle, list(members))
+        return events.subteam_updated_event(
+            group_id, handle, self.state.team_id, list(members), self.state.new_ts()
+        )
+
+    def change_group(
+        self,
+        group_id: str,
+        added: list[str] = (),
+        removed: list[str] = (),  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        """Members join or leave a user group: `subteam_members_changed`."""
+        handle, members = self.state.user_groups[group_id]
+        kept = [u for u in members if u not in removed] + [u for u in added if u not in members]
+        self.state.user_groups[group_id] = (handle, kept)
+        return events.subteam_members_changed_event(
+            group_id, self.state.team_id, list(added), list(removed), self.state.new_ts()
+        )

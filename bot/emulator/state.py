@@ -31,12 +31,16 @@ class User:
     deleted: bool = False
     is_admin: bool = False
     display_name: str = ""
+    is_owner: bool = False
+    is_restricted: bool = False  # a guest
+    # A Slack Connect member of another organisation: their own team, `is_stranger` to us.
+    external_team_id: str | None = None
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         """The user object as users.info returns it."""
         data: dict[str, Any] = {
             "id": self.id,
-            "team_id": team_id,
+            "team_id": self.external_team_id or team_id,
             "name": self.name,
             "deleted": self.deleted,
             "real_name": self.real_name,
@@ -48,14 +52,18 @@ class User:
                 "display_name": self.display_name,
                 "real_name_normalized": self.real_name,
                 "display_name_normalized": self.display_name,
-                "team": team_id,
+                "team": self.external_team_id or team_id,
             },
             "is_admin": self.is_admin,
-            "is_owner": False,
+            "is_owner": self.is_owner,
+            "is_restricted": self.is_restricted,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": 1700000000,
         }
+        if self.external_team_id:
+            data["is_stranger"] = True
+            data["profile"]["team"] = self.external_team_id
         if self.is_bot and self.id == BOT_USER_ID:
             data["profile"]["bot_id"] = BOT_ID
             data["profile"]["api_app_id"] = APP_ID
@@ -213,6 +221,8 @@ class Workspace:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.modal_stacks: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        # User groups (`S…` id → handle and member ids), read with usergroups.users.list.
+        self.user_groups: dict[str, tuple[str, list[str]]] = {}
         # Events the bot's own actions raise (its posts), for the driver to deliver.
         self.raised_events: deque[dict[str, Any]] = deque(maxlen=1000)
         self.wall = wall
@@ -276,6 +286,12 @@ class Workspace:
         )
         self.users[user.id] = user
         return user
+
+    def add_user_group(self, handle: str, members: Iterable[str] = ()) -> str:
+        """Add a user group (`@handle`); its id."""
+        group_id = self.new_id("S")
+        self.user_groups[group_id] = (handle.lstrip("@"), list(members))
+        return group_id
 
     def add_channel(
         self,

@@ -39,6 +39,7 @@ METHODS = (
     "users.info",
     "users.list",
     "users.conversations",
+    "usergroups.users.list",
     "views.open",
     "views.push",
     "views.update",

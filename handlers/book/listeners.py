@@ -19,6 +19,7 @@ from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
+from handlers.gaps import offers as gap_offers
 from handlers.help.listeners import PERSON_SUBTYPES
 from handlers.home.listeners import HomeTab
 from storage.deliveries import RESPONSE_URL
@@ -199,6 +200,8 @@ class Decisions:
             await ack(response_action="update", view=views.refusal(decided.verdict))
             return
         lesson = decided.lesson
+        if kind is DecisionKind.VALIDATE:  # a validated practice may answer an open gap
+            await gap_offers.lesson_saved(uow, lesson)
         await _tell_author(uow, lesson, user_id, views.author_told(kind, lesson, user_id, note))
         self._refresh(uow, client, user_id, views.opened_from_home(view))
         await ack(response_action="update", view=views.decided_notice(kind, lesson))

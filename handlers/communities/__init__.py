@@ -32,7 +32,15 @@ def register(app: Any, registry: Registry) -> None:
     app.view_submission(ids.COMMUNITY_PICK_VIEW)(listeners.submit_pick)
     app.view_submission(ids.COMMUNITY_SETUP_VIEW)(listeners.submit_setup)
     app.view_closed(ids.COMMUNITY_SETUP_VIEW)(listeners.setup_closed)
-    app.event("member_joined_channel")(listeners.member_joined)
+    app.event("member_joined_channel")(listeners.member_joined)  # and the bot, invited back
+    # A community whose channel is archived, or which removed the bot, is paused.
+    app.event("channel_archive")(listeners.channel_archived)
+    app.event("channel_unarchive")(listeners.channel_unarchived)
+    app.event("group_archive")(listeners.channel_archived)  # a private channel
+    app.event("group_unarchive")(listeners.channel_unarchived)
+    app.event("member_left_channel")(listeners.member_left)
+    # Or a post bounced off an archived channel (the event may never have come).
+    registry.jobs.every_tick("Paused communities", listeners.ArchiveWatch())
 
 
 CAPABILITY = Capability(
@@ -44,5 +52,12 @@ CAPABILITY = Capability(
         "channels:read",  # conversations.info on a public channel; a member's channels for Home
         "groups:read",  # the same for private channels the bot was invited to
     ),
-    events=("member_joined_channel",),
+    events=(
+        "member_joined_channel",
+        "member_left_channel",  # the bot removed: the community pauses
+        "channel_archive",  # the community pauses
+        "channel_unarchive",  # and resumes
+        "group_archive",  # the same for a private channel
+        "group_unarchive",
+    ),
 )

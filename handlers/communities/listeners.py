@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -22,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Block, FormValues, ephemeral, field_errors, notice_modal
 from bot.core import communities
-from bot.core.communities import SetupForm, SetupVerdict
+from bot.core.communities import CommunityView, SetupForm, SetupVerdict
 from bot.deps import Deps
 from bot.failures import new_reference
 from bot.installations import with_token
@@ -30,6 +31,8 @@ from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.communities import ids, views
 from handlers.communities.views import ChannelAccess
+from storage import deliveries
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -263,9 +266,15 @@ async def setup_closed(ack: AsyncAck) -> None:
 
 async def member_joined(event: dict[str, Any], context: AsyncBoltContext) -> None:
     user_id = event.get("user", "")
-    if not user_id or user_id == context.bot_user_id:
+    if not user_id:
         return
     uow: UnitOfWork = context["uow"]
+    if user_id == context.bot_user_id:
+        # Invited back: a community paused because the bot was removed resumes.
+        resumed = await communities.resume(uow, event.get("channel", ""), communities.REMOVED)
+        if resumed is not None:
+            await _tell_coordinators(uow, resumed, views.resumed_dm(resumed))
+        return
     community = await communities.welcome_member(uow, event["channel"])
     if community is None:
         return
@@ -276,4 +285,74 @@ async def member_joined(event: dict[str, Any], context: AsyncBoltContext) -> Non
 async def home_section(uow: UnitOfWork, viewer: HomeViewer, room: int) -> list[Block]:
     """Communities' part of the Home tab."""
     home = await communities.home_for(uow, viewer.user_id, viewer.member_of)
-    return views.home_section(home, room)
+    # The paused communities the viewer coordinates come first: they need them.
+    paused = views.paused_section(await communities.paused_for(uow, viewer.user_id), room // 2)
+    return [*paused, *views.home_section(home, room - len(paused))]
+
+
+# ---- Paused communities: archived channel, bot removed (and back) ----------------------------
+
+
+async def _tell_coordinators(uow: UnitOfWork, community: CommunityView, dm: dict[str, Any]) -> None:
+    for coordinator in community.coordinators:
+        await uow.deliver("chat.postMessage", {"channel": coordinator, **dm}, channel=coordinator)
+
+
+async def _pause(uow: UnitOfWork, channel_id: str, reason: str) -> None:
+    paused = await communities.pause(uow, channel_id, reason)
+    if paused is not None:  # told once: a second archive or removal finds it paused
+        log.info("community %s paused: %s", paused.id, reason)
+        await _tell_coordinators(uow, paused, views.paused_dm(paused))
+
+
+async def channel_archived(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    await _pause(context["uow"], event.get("channel", ""), communities.ARCHIVED)
+
+
+async def channel_unarchived(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    uow: UnitOfWork = context["uow"]
+    resumed = await communities.resume(uow, event.get("channel", ""), communities.ARCHIVED)
+    if resumed is not None:
+        await _tell_coordinators(uow, resumed, views.resumed_dm(resumed))
+
+
+async def member_left(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The bot was removed: it could still post to a public channel (chat:write.public), but
+    nobody there wants it, so the community's scheduled posts stop."""
+    if event.get("user") != context.bot_user_id:
+        return
+    await _pause(context["uow"], event.get("channel", ""), communities.REMOVED)
+
+
+class ArchiveWatch:
+    """The scheduler's look at bounced posts: a community whose channel Slack says is archived
+    (a post failed with `is_archived`) pauses, as if `channel_archive` had come."""
+
+    LOOK_BACK = timedelta(days=7)
+
+    def __init__(self) -> None:
+        self.after_id = 0  # this process has looked at the failures up to here
+
+    async def __call__(self, db: Database, now: datetime) -> int:
+        async with db.transaction() as session:
+            bounced = await communities.bounced_off_archives(
+                session, self.after_id, now - self.LOOK_BACK
+            )
+            paused = 0
+            for bounce in bounced:
+                community = await communities.pause_in(
+                    session, bounce.workspace_id, bounce.channel_id, communities.ARCHIVED, now
+                )
+                if community is None:
+                    continue  # paused already (two bounces, or the event came too)
+                paused += 1
+                log.info("community %s paused: a post bounced (is_archived)", community.id)
+                for coordinator in community.coordinators:
+                    await deliveries.enqueue(
+                        session, workspace_id=bounce.workspace_id, method="chat.postMessage",
+                        payload={"channel": coordinator, **views.paused_dm(community)},
+                        channel=coordinator, now=now,
+                    )  # fmt: skip
+        if bounced:
+            self.after_id = bounced[-1].delivery_id
+        return paused

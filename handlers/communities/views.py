@@ -19,6 +19,7 @@ from bot.blocks import (
     truncated,
     users_input,
 )
+from bot.core import communities
 from bot.core.communities import (
     CommunityView,
     HomeCommunities,
@@ -272,3 +273,45 @@ def home_section(home: HomeCommunities, room: int) -> list[Block]:
     if others and others_room > 0:
         blocks += [*others_head, *truncated(others, others_room)]
     return blocks[: max(room, 0)]
+
+
+# ---- Paused communities -----------------------------------------------------------------------
+
+HOW_TO_RESUME = {
+    communities.ARCHIVED: "Unarchive the channel and I'll pick up where I left off.",
+    communities.REMOVED: "Invite me back (`/invite @Doughnut` in the channel) to resume.",
+}
+
+
+def paused_dm(community: CommunityView) -> dict[str, Any]:
+    """The DM each coordinator gets once, when their community is paused."""
+    reason = community.paused_reason or ""
+    lead = (
+        f":pause_button: *{escape(community.name)}* ({channel_link(community.channel_id)}) is "
+        f"paused: {escape(reason)}. Its scheduled posts (digests, prompts, reviews) have stopped. "
+        f"{HOW_TO_RESUME.get(reason, '')}"
+    ).rstrip()
+    return lead_message(lead, [])
+
+
+def resumed_dm(community: CommunityView) -> dict[str, Any]:
+    lead = (
+        f":arrow_forward: *{escape(community.name)}* ({channel_link(community.channel_id)}) "
+        "is active again: its scheduled posts resume."
+    )
+    return lead_message(lead, [])
+
+
+def paused_section(paused: tuple[CommunityView, ...], room: int) -> list[Block]:
+    """The Home tab's warning about the paused communities the viewer coordinates."""
+    if not paused or room < 3:
+        return []
+    lines = [
+        section(
+            f":pause_button: *{escape(c.name)}* ({channel_link(c.channel_id)}) is paused: "
+            f"{escape(c.paused_reason or '')}. {HOW_TO_RESUME.get(c.paused_reason or '', '')}"
+        )
+        for c in paused
+    ]
+    head = [divider(), section("*Paused communities*")]
+    return [*head, *truncated(lines, room - len(head))]

@@ -26,6 +26,7 @@ from bot.failures import new_reference
 from bot.installations import with_token
 from bot.tenancy import Installation
 from bot.unit_of_work import UnitOfWork
+from handlers.gaps import offers as gap_offers
 from handlers.lessons import ids, views
 from handlers.lessons.views import Source
 from storage.models.lessons import Visibility
@@ -181,6 +182,13 @@ async def _open_form(
     return opened
 
 
+async def open_lesson_form(
+    client: AsyncWebClient, context: AsyncBoltContext, trigger_id: str, source: Source
+) -> bool:
+    """The lesson form for another capability's button (a gap's "I can answer")."""
+    return await _open_form(client, context, trigger_id, source)
+
+
 # ---- Listeners --------------------------------------------------------------------------------
 
 
@@ -211,6 +219,7 @@ async def lesson_command(
         return
     if channel_id and visibility is Visibility.UNKNOWN:
         _resolve_after_ack(context, channel_id, captured.lesson.id)
+    await gap_offers.lesson_saved(uow, captured.lesson)
     await ack(**views.captured_message(captured))
 
 
@@ -342,8 +351,11 @@ async def submit_lesson(
         lesson_source = LessonSource(
             author_id=user_id, channel_id=source.channel_id, visibility=source.visibility,
             message_ts=source.message_ts, thread_ts=source.thread_ts, permalink=source.permalink,
+            assist_id=source.assist_id,
         )  # fmt: skip
         captured = await lessons.capture_lesson(uow, form, lesson_source)
+        if captured.lesson is not None:
+            await gap_offers.lesson_saved(uow, captured.lesson, gap_id=source.gap_id)
     if captured.lesson is None:
         await ack(**field_errors({views.FIELD_BLOCKS[f]: m for f, m in captured.errors.items()}))
         return

@@ -76,12 +76,14 @@ class Source:
     permalink: str | None = None
     visibility: Visibility = Visibility.UNKNOWN
     lesson_id: int | None = None  # "Add details": the stored lesson the form edits
+    assist_id: int | None = None  # the peer assist it captures the outcome of
+    gap_id: int | None = None  # "I can answer" on a knowledge gap: the lesson answers it
 
     def metadata(self) -> str:
         data = {
             "c": self.channel_id, "ts": self.message_ts, "th": self.thread_ts,
             "a": self.author_id, "p": self.permalink, "v": self.visibility.value,
-            "l": self.lesson_id,
+            "l": self.lesson_id, "as": self.assist_id, "g": self.gap_id,
         }  # fmt: skip
         return json.dumps({k: v for k, v in data.items() if v is not None})
 
@@ -89,7 +91,7 @@ class Source:
     def from_metadata(cls, text: str | None) -> Source | None:
         try:
             data = json.loads(text or "")
-            lesson_id = data.get("l")
+            lesson_id, assist_id, gap_id = data.get("l"), data.get("as"), data.get("g")
             return cls(
                 channel_id=data.get("c"),
                 message_ts=data.get("ts"),
@@ -98,6 +100,8 @@ class Source:
                 permalink=data.get("p"),
                 visibility=Visibility(data.get("v", "unknown")),
                 lesson_id=int(lesson_id) if lesson_id is not None else None,
+                assist_id=int(assist_id) if assist_id is not None else None,
+                gap_id=int(gap_id) if gap_id is not None else None,
             )
         except (ValueError, TypeError, AttributeError):
             return None

@@ -14,8 +14,9 @@ def register(app: Any, registry: Registry) -> None:
     registry.help.append(
         HelpEntry(
             "`/doughnut settings`",
-            "the workspace's idea reaction (admins and owners); in a community's channel, "
-            "its digests and timezone (its coordinators)",
+            "the workspace's idea reaction, kudos emoji, daily kudos and whether kudos need a "
+            "reason (admins and owners); in a community's channel, its digests and timezone "
+            "(its coordinators)",
         )
     )
     app.view_submission(ids.SETTINGS_VIEW)(listeners.submit_settings)

@@ -1,6 +1,7 @@
-"""`/doughnut settings`: the workspace's idea reaction, changed by its admins and owners only;
-in a community's channel, its coordinators get the community's settings (`handlers/digests`),
-and someone who is both picks which.
+"""`/doughnut settings`: the workspace's idea reaction and kudos rules (emoji, daily allowance,
+whether a reason is needed), changed by its admins and owners only; in a community's channel,
+its coordinators get the community's settings (`handlers/digests`), and someone who is both
+picks which.
 
 The modal opens inline (its trigger lives 3 s) and is filled after the ack, when Slack says
 (users.info) whether the person is an admin or owner. The submission asks again, inline and
@@ -22,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import FormValues, ephemeral, field_errors, notice_modal
 from bot.core import digests, settings
-from bot.core.settings import Admin
+from bot.core.settings import Admin, KudosSettings, SettingsForm
 from bot.deps import Deps
 from bot.failures import new_reference
 from bot.installations import with_token
@@ -44,7 +45,10 @@ async def admin(client: AsyncWebClient, user_id: str) -> Admin:
 
 async def _workspace_view(uow: UnitOfWork, who: Admin) -> dict[str, Any]:
     reaction = await settings.idea_reaction(uow)
-    return views.settings_form(reaction) if who.may_change else views.read_only(reaction)
+    kudos = await settings.kudos_settings(uow)
+    if who.may_change:
+        return views.settings_form(reaction, kudos)
+    return views.read_only(reaction, kudos)
 
 
 async def fill_settings(
@@ -142,11 +146,8 @@ async def chosen(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext)
     view_id = (body.get("view") or {}).get("id")
     if not view_id:
         return
-    channel_id = (
-        action.get("value")
-        if action.get("action_id") == digest_ids.CHOOSE_COMMUNITY_ACTION
-        else None
-    )
+    community = action.get("action_id") == digest_ids.CHOOSE_COMMUNITY_ACTION
+    channel_id = action.get("value") if community else None
     deps: Deps = context["deps"]
     work = _show_chosen(
         context["uow"], body["user"]["id"], view_id, context.client.token, channel_id
@@ -154,14 +155,40 @@ async def chosen(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext)
     deps.after_ack.hand_off(work, what="settings form")
 
 
+FIELD_BLOCKS = {
+    "idea_reaction": ids.IDEA_REACTION_BLOCK,
+    "kudos_emoji": ids.KUDOS_EMOJI_BLOCK,
+    "kudos_allowance": ids.KUDOS_ALLOWANCE_BLOCK,
+}
+
+
+def read_form(values: Any, idea: str, kudos: KudosSettings) -> SettingsForm:
+    """The submitted form; a field the form did not carry keeps its current value."""
+    form = FormValues(values)
+    present = values if isinstance(values, dict) else {}
+
+    def text(block: str, current: str) -> str:
+        return form.text(block, ids.FIELD_ACTION) if block in present else current
+
+    reason = form.option(ids.KUDOS_REASON_BLOCK, ids.FIELD_ACTION)
+    return SettingsForm(
+        idea_reaction=text(ids.IDEA_REACTION_BLOCK, idea),
+        kudos_emoji=text(ids.KUDOS_EMOJI_BLOCK, kudos.emoji),
+        kudos_allowance=text(ids.KUDOS_ALLOWANCE_BLOCK, str(kudos.allowance)),
+        reason_required=kudos.reason_required if reason is None else reason == ids.REASON_REQUIRED,
+    )
+
+
 async def submit_settings(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     user_id = body["user"]["id"]
     values = ((body.get("view") or {}).get("state") or {}).get("values")
-    text = FormValues(values).text(ids.IDEA_REACTION_BLOCK, ids.IDEA_REACTION_ACTION)
-    if settings.normalize_emoji(text) is None:
-        await ack(**field_errors({ids.IDEA_REACTION_BLOCK: settings.BAD_EMOJI}))
+    uow: UnitOfWork = context["uow"]
+    form = read_form(values, await settings.idea_reaction(uow), await settings.kudos_settings(uow))
+    errors = settings.check_form(form)
+    if errors:
+        await ack(**field_errors({FIELD_BLOCKS[f]: m for f, m in errors.items()}))
         return
     try:
         # Bounded below the inline client's timeout: the write and commit still fit in 2.5 s.
@@ -171,12 +198,20 @@ async def submit_settings(
         log.info("could not check a settings change: %r", error)
         await ack(**field_errors({ids.IDEA_REACTION_BLOCK: views.CHECK_FAILED}))
         return
-    uow: UnitOfWork = context["uow"]
     if not who.may_change:
-        await ack(response_action="update", view=views.read_only(await settings.idea_reaction(uow)))
+        idea, kudos = await settings.idea_reaction(uow), await settings.kudos_settings(uow)
+        await ack(response_action="update", view=views.read_only(idea, kudos))
         return
-    error = await settings.set_idea_reaction(uow, text, who)
-    if error:
-        await ack(**field_errors({ids.IDEA_REACTION_BLOCK: error}))
+    errors = await settings.save_settings(uow, form, who)
+    if errors:
+        await ack(**field_errors({FIELD_BLOCKS[f]: m for f, m in errors.items()}))
         return
-    await ack(response_action="update", view=views.saved(settings.normalize_emoji(text) or ""))
+    saved = KudosSettings(
+        emoji=settings.normalize_emoji(form.kudos_emoji) or "",
+        allowance=settings.read_allowance(form.kudos_allowance) or 0,
+        reason_required=form.reason_required,
+    )
+    await ack(
+        response_action="update",
+        view=views.saved(settings.normalize_emoji(form.idea_reaction) or "", saved),
+    )

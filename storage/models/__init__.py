@@ -4,7 +4,15 @@ A capability adds its module and imports it below, so that `Base.metadata` (what
 compares the migrations with) knows its tables.
 """
 
-from storage.models.assists import AssistFormat, AssistHelper, AssistStatus, HelperState, PeerAssist
+from storage.models.aar import AarReply, AarRun, AarState
+from storage.models.assists import (
+    AssistFormat,
+    AssistHelper,
+    AssistLessonNotice,
+    AssistStatus,
+    HelperState,
+    PeerAssist,
+)
 from storage.models.base import (
     NAMING_CONVENTION,
     Base,
@@ -41,10 +49,14 @@ from storage.models.schedule import WORKSPACE_WIDE, ScheduledRun
 from storage.models.workspaces import Member, ProcessedEvent, UserGroupMember, Workspace
 
 __all__ = [
+    "AarReply",
+    "AarRun",
+    "AarState",
     "NAMING_CONVENTION",
     "WORKSPACE_WIDE",
     "AssistFormat",
     "AssistHelper",
+    "AssistLessonNotice",
     "AssistStatus",
     "Base",
     "Community",

@@ -106,3 +106,20 @@ class AssistHelper(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
+
+
+class AssistLessonNotice(Base):
+    """A requester was told that a lesson matching their open request was validated (once)."""
+
+    __tablename__ = "assist_lesson_notices"
+
+    assist_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_assists.id", ondelete="CASCADE"), primary_key=True
+    )
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    notified_at: Mapped[timestamp]

@@ -18,6 +18,28 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Adding the foreign keys to `lessons` makes Alembic's batch mode copy the table on SQLite, and
+# the copy loses the triggers that keep the full-text index in step (0005): put them back and
+# rebuild the index. PostgreSQL's generated column is untouched.
+FTS_COLUMNS = ("title", "tags", "next_time", "expected", "happened", "why", "project")
+_COLUMNS = ", ".join(FTS_COLUMNS)
+_NEW = ", ".join("new." + c for c in FTS_COLUMNS)
+_OLD = ", ".join("old." + c for c in FTS_COLUMNS)
+SQLITE_FTS_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_insert AFTER INSERT ON lessons BEGIN
+        INSERT INTO lessons_fts(rowid, {_COLUMNS}) VALUES (new.id, {_NEW});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_delete AFTER DELETE ON lessons BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS}) VALUES ('delete', old.id, {_OLD});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS lessons_fts_update AFTER UPDATE OF {_COLUMNS} ON lessons
+    BEGIN
+        INSERT INTO lessons_fts(lessons_fts, rowid, {_COLUMNS}) VALUES ('delete', old.id, {_OLD});
+        INSERT INTO lessons_fts(rowid, {_COLUMNS}) VALUES (new.id, {_NEW});
+    END""",
+    "INSERT INTO lessons_fts(lessons_fts) VALUES ('rebuild')",
+]
+
 
 def upgrade() -> None:
     op.create_table(
@@ -622,6 +644,9 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_FTS_TRIGGERS:
+            op.execute(statement)
 
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(
@@ -658,6 +683,9 @@ def downgrade() -> None:
         )
         batch_op.drop_column("priority_id")
         batch_op.drop_column("assist_id")
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_FTS_TRIGGERS:
+            op.execute(statement)
 
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.drop_column("paused_at")

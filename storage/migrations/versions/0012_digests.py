@@ -1,7 +1,7 @@
 """digests: runs keyed by whom they are for (a reviewer's week), and period indexes
 
-Revision ID: 0010_digests
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 13:00:00
 
 A review nudge runs once per (reviewer, local week), not per community: `scheduled_runs` gains
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_digests"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
