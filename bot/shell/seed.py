@@ -7,14 +7,13 @@ database) agree about who is who.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.communities import SetupForm, apply_setup
 from bot.emulator import TEAM_ID, Workspace
 from storage.communities import community_in_channel
 from storage.db import Database
-from storage.models import Kudos, KudosSource, KudosStatus, Visibility
 from storage.workspaces import get_or_create_workspace
 
 
@@ -129,7 +128,7 @@ async def seed_database(db: Database, now: datetime) -> list[str]:
         for demo in COMMUNITIES:
             if await community_in_channel(session, workspace.id, demo.channel_id) is not None:
                 continue  # already there (perhaps edited since): leave it as it is
-            community = apply_setup(
+            apply_setup(
                 session,
                 None,
                 workspace_id=workspace.id,
@@ -140,36 +139,4 @@ async def seed_database(db: Database, now: datetime) -> list[str]:
                 now=now,
             )
             created.append(demo.form.name)
-            if demo.channel_id == COP_SRE.channel_id:
-                await session.flush()
-                session.add_all(demo_kudos(workspace.id, community.id, now))
     return created
-
-
-# A little recognition in #cop-sre, so the week's digest has something to say (`:time +7d`).
-DEMO_KUDOS = (
-    (CHLOE, DEV, "found the root cause of Tuesday's outage in ten minutes"),
-    (DEV, ANA, "ran a calm, blameless incident review"),
-    (ANA, CHLOE, "wrote the runbook for database failover"),
-)
-
-
-def demo_kudos(workspace_id: int, community_id: int, now: datetime) -> list[Kudos]:
-    given = now - timedelta(hours=1)
-    return [
-        Kudos(
-            workspace_id=workspace_id,
-            community_id=community_id,
-            giver_id=giver.user_id,
-            receiver_id=receiver.user_id,
-            reason=reason,
-            tags="",
-            source=KudosSource.COMMAND,
-            status=KudosStatus.GIVEN,
-            channel_id=COP_SRE.channel_id,
-            visibility=Visibility.PUBLIC,
-            given_at=given,
-            local_day=given.astimezone(ZoneInfo(giver.tz)).date().isoformat(),
-        )  # fmt: skip
-        for giver, receiver, reason in DEMO_KUDOS
-    ]
