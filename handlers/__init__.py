@@ -9,6 +9,7 @@ from handlers import (
     book,
     commands,
     communities,
+    digests,
     gaps,
     health,
     help,
@@ -61,6 +62,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     aar.CAPABILITY,
     roles.CAPABILITY,
     health.CAPABILITY,
+    digests.CAPABILITY,
 )
 
 

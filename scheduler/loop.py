@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.registry import EveryTick, Job, Period, Target, latest_due, zone
+from scheduler.registry import EveryTick, Job, Period, Schedule, Target, latest_due, zone
 from storage.db import Database
 from storage.models import WORKSPACE_WIDE
 from storage.schedule import (
@@ -43,7 +43,7 @@ SWEEP_EVERY = timedelta(hours=1)
 
 
 def run_key(job: Job, target: Target, period: Period) -> RunKey:
-    return (target.workspace_id, target.community_id, job.name, period.key)
+    return (target.workspace_id, target.community_id, job.name, period.key, target.subject)
 
 
 class Scheduler:
@@ -61,7 +61,7 @@ class Scheduler:
         self.every_tick = list(every_tick)
         self._swept_at: datetime | None = None
         self._retry_at: dict[RunKey, datetime] = {}
-        self._triggers: dict[tuple[str, str], CronTrigger] = {}
+        self._triggers: dict[tuple[Schedule, str], CronTrigger] = {}
         self._bad_zones: set[str] = set()
 
     async def tick(self, now: datetime) -> list[str]:
@@ -100,11 +100,18 @@ class Scheduler:
             communities = await installed_communities(session)
             due: list[Due] = []
             for job in self.jobs:
-                if job.per_community:
+                if job.targets is not None:
+                    targets = await job.targets(session, now)
+                elif job.per_community:
                     targets = [
                         Target(
-                            c.workspace_id, c.community_id, c.channel_id, c.timezone, c.created_at
-                        )
+                            c.workspace_id,
+                            c.community_id,
+                            c.channel_id,
+                            c.timezone,
+                            c.created_at,
+                            settings=c.settings,
+                        )  # fmt: skip
                         for c in communities
                         if job_is_on(c.settings, job.name, job.on_by_default)
                     ]
@@ -118,32 +125,41 @@ class Scheduler:
 
     def _periods_due(self, job: Job, targets: list[Target], now: datetime) -> list[Due]:
         due: list[Due] = []
-        periods: dict[str, Period | None] = {}  # communities share timezones: one lookup each
+        # Communities share timezones and schedules: one lookup each.
+        periods: dict[tuple[Schedule, str], Period | None] = {}
         for target in targets:
-            if target.timezone not in periods:
-                periods[target.timezone] = self._period_due(job, target.timezone, now)
-            period = periods[target.timezone]
+            schedule = job.schedule_for(target.settings)
+            if (schedule, target.timezone) not in periods:
+                periods[schedule, target.timezone] = self._period_due(
+                    job, schedule, target.timezone, now
+                )
+            period = periods[schedule, target.timezone]
             if period is None or (target.since is not None and period.due < target.since):
+                continue
+            if job.owed is not None and not job.owed(target, period):
                 continue
             due.append((job, target, period))
         return due
 
-    def _period_due(self, job: Job, timezone: str, now: datetime) -> Period | None:
-        """The period of the job's latest fire time within its grace window, in `timezone`."""
+    def _period_due(
+        self, job: Job, schedule: Schedule, timezone: str, now: datetime
+    ) -> Period | None:
+        """The period of the schedule's latest fire time within its grace window, in `timezone`."""
         tz = zone(timezone)
         if tz is None:
             if timezone not in self._bad_zones:
                 self._bad_zones.add(timezone)
                 log.warning("no scheduled runs in unknown timezone %r", timezone)
             return None
-        trigger = self._triggers.get((job.name, timezone))
+        trigger = self._triggers.get((schedule, timezone))
         if trigger is None:
-            trigger = self._triggers[(job.name, timezone)] = job.schedule.trigger(tz)
+            trigger = self._triggers[(schedule, timezone)] = schedule.trigger(tz)
         fired = latest_due(trigger, now, job.grace)
         return None if fired is None else Period(job.every.key(fired, tz), fired)
 
     async def _run(self, job: Job, target: Target, period: Period, now: datetime) -> bool:
-        """Claim the run and queue its deliveries in one transaction; a failure claims nothing."""
+        """Claim the run and queue its deliveries in one transaction; a failure claims nothing.
+        True when it ran and said something (a run with nothing to say is claimed all the same)."""
         key = run_key(job, target, period)
         if self._retry_at.get(key, now) > now:
             return False
@@ -151,16 +167,16 @@ class Scheduler:
             async with self.db.transaction() as session:
                 if not await claim_run(session, key, due_at=period.due, now=now):
                     return False  # another tick, process or leader has it
-                await job.run(session, target, period, now)
+                said = await job.run(session, target, period, now)
         except Exception:
             log.exception(
-                "scheduled job %s failed for workspace %s, community %s, period %s",
-                job.name, target.workspace_id, target.community_id, period.key,
+                "scheduled job %s failed for workspace %s, community %s, period %s %s",
+                job.name, target.workspace_id, target.community_id, period.key, target.subject,
             )  # fmt: skip
             self._retry_at[key] = now + RETRY_FAILED_AFTER
             return False
         self._retry_at.pop(key, None)
-        return True
+        return said is not False
 
 
 async def run_scheduler(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -65,6 +65,18 @@ class Schedule:
             )
         self.trigger(ZoneInfo("UTC"))  # a bad field fails here, at registration
 
+    @classmethod
+    def read(cls, stored: object, default: Schedule) -> Schedule:
+        """A schedule stored in a community's settings (`{"day_of_week": "fri", "hour": 15,
+        "minute": 0}`), each missing field from `default`; `default` when it is not valid."""
+        if not isinstance(stored, Mapping):
+            return default
+        fields = {k: stored[k] for k in ("hour", "minute", "day_of_week", "day") if k in stored}
+        try:
+            return cls(**{**default.__dict__, **fields})
+        except (TypeError, ValueError):
+            return default
+
     def trigger(self, zone: tzinfo) -> CronTrigger:
         return CronTrigger(
             day=self.day, day_of_week=self.day_of_week, hour=self.hour, minute=self.minute,
@@ -99,6 +111,10 @@ class Target:
     channel_id: str | None
     timezone: str
     since: datetime | None = None  # runs due before this (the community's creation) are not owed
+    # Whom the run is for when not a whole community (a reviewer's user id): keys the run too.
+    subject: str = ""
+    # The community's settings (its switches, schedules, snapshot anchor…), read by the job.
+    settings: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_workspace_wide(self) -> bool:
@@ -114,7 +130,12 @@ class Period:
 
 
 # (session, target, period, now): queue the run's deliveries in `session`, the claim's transaction.
-JobRun = Callable[[AsyncSession, Target, Period, datetime], Awaitable[None]]
+# It may return False when it had nothing to say (claimed all the same, but not reported as run).
+JobRun = Callable[[AsyncSession, Target, Period, datetime], Awaitable[bool | None]]
+# (session, now): the targets of a job that runs per person, not per community (review nudges).
+JobTargets = Callable[[AsyncSession, datetime], Awaitable[list[Target]]]
+# (target, period): whether a due period is owed at all (a fortnightly job on its weekly trigger).
+JobOwed = Callable[[Target, Period], bool]
 # (database, now): work keyed by its own rows rather than by a period (an After Action Review's
 # start and summary), run on every tick; it claims each step itself, in the transaction that
 # queues the step's posts, and returns how many steps it took.
@@ -142,10 +163,20 @@ class Job:
     grace: timedelta = DEFAULT_GRACE
     on_by_default: bool = True
     timezone: str = "UTC"  # for workspace-wide jobs; community jobs use the community's
+    # Per person instead of per community: the targets, each with its own timezone and subject.
+    targets: JobTargets | None = None
+    owed: JobOwed | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", self.name):
             raise ValueError(f"job name {self.name!r}: lowercase words joined by '-'")
+
+    def schedule_for(self, settings: Mapping[str, Any]) -> Schedule:
+        """The community's own time for this job (`settings["schedules"][name]`), or the default."""
+        stored = settings.get("schedules")
+        if not isinstance(stored, Mapping) or self.name not in stored:
+            return self.schedule
+        return Schedule.read(stored[self.name], self.schedule)
 
 
 @dataclass
@@ -172,6 +203,8 @@ class Jobs:
         grace: timedelta = DEFAULT_GRACE,
         on_by_default: bool = True,
         timezone: str = "UTC",
+        targets: JobTargets | None = None,
+        owed: JobOwed | None = None,
     ) -> Callable[[JobRun], JobRun]:
         """Register the decorated function as a job."""
 
@@ -187,6 +220,8 @@ class Jobs:
                     grace=grace,
                     on_by_default=on_by_default,
                     timezone=timezone,
+                    targets=targets,
+                    owed=owed,
                 )
             )
             return run

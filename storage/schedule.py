@@ -17,12 +17,15 @@ from storage.models import Community, ScheduledRun, Workspace
 
 JOB_SWITCHES = "jobs"  # communities.settings["jobs"][job name] = on/off
 
-RunKey = tuple[int, int, str, str]  # (workspace, community or WORKSPACE_WIDE, job, period)
+JOB_SCHEDULES = "schedules"  # communities.settings["schedules"][job name] = {day_of_week, hour…}
+
+# (workspace, community or WORKSPACE_WIDE, job, period, subject: whom, when not a community; "")
+RunKey = tuple[int, int, str, str, str]
 
 
 async def claim_run(session: AsyncSession, key: RunKey, *, due_at: datetime, now: datetime) -> bool:
     """Claim one run; False when it ran (or is running) already, in any process."""
-    workspace_id, community_id, job, period = key
+    workspace_id, community_id, job, period, subject = key
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = await session.execute(
@@ -32,10 +35,13 @@ async def claim_run(session: AsyncSession, key: RunKey, *, due_at: datetime, now
             community_id=community_id,
             job=job,
             period=period,
+            subject=subject,
             due_at=due_at,
             ran_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["job", "period", "workspace_id", "community_id"])
+        .on_conflict_do_nothing(
+            index_elements=["job", "period", "workspace_id", "community_id", "subject"]
+        )
     )
     return result.rowcount == 1
 
@@ -52,9 +58,10 @@ async def claimed_runs(
             ScheduledRun.community_id,
             ScheduledRun.job,
             ScheduledRun.period,
+            ScheduledRun.subject,
         ).where(ScheduledRun.job.in_(jobs), ScheduledRun.period.in_(periods))
     )
-    return {(w, c, j, p) for w, c, j, p in rows}
+    return {(w, c, j, p, s) for w, c, j, p, s in rows}
 
 
 async def forget_runs(session: AsyncSession, workspace_id: int, before: datetime) -> int:
@@ -88,7 +95,7 @@ class ScheduledCommunity:
 
 async def installed_communities(session: AsyncSession) -> list[ScheduledCommunity]:
     """Every active community of every installed workspace (each run stays in its workspace);
-    paused ones are left out (`storage.communities.not_paused`)."""
+    a paused one (its channel archived, the bot removed) gets no runs until it is resumed."""
     rows = await session.execute(
         select(
             Community.workspace_id,

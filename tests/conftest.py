@@ -446,13 +446,17 @@ OTHER_TEAM = Installation(
 # ---- health and roles: other capabilities' rows, seeded straight through SQLAlchemy ----
 
 
-async def seed_rows(db: Database, *rows: object) -> None:
-    """Add rows as they are (kudos, assists, gaps, members...), in order, in one transaction
-    (a flush each: without relationships, SQLAlchemy would not order them by foreign key)."""
+async def seed_rows(db: Database, *rows: Any) -> list[Any]:
+    """Add rows as they are (kudos, lessons, assists, gaps, members...), in order, in one
+    transaction (a flush each: without relationships, SQLAlchemy would not order them by
+    foreign key); returns them, detached."""
     async with db.transaction() as session:
         for row in rows:
             session.add(row)
             await session.flush()
+        for row in rows:
+            session.expunge(row)
+    return list(rows)
 
 
 async def bot_workspace(bot: Bot) -> int:
@@ -574,3 +578,51 @@ async def seed_assist(
                                      user_id=user_id, state=HelperState(state),
                                      created_at=created_at, updated_at=created_at))  # fmt: skip
         return assist.id
+
+
+# ---- digests: the loop's rows seeded straight through SQLAlchemy, and the scheduler's runs ----
+
+
+def kudos_row(
+    workspace_id: int, community_id: int | None, giver: str, receiver: str, reason: str,
+    given_at: datetime, *, channel: str = "C0PUBLIC", visibility: Visibility = Visibility.PUBLIC,
+    status: str = "given",
+) -> Any:  # fmt: skip
+    from storage.models import Kudos, KudosSource, KudosStatus
+
+    return Kudos(
+        workspace_id=workspace_id, community_id=community_id, giver_id=giver, receiver_id=receiver,
+        reason=reason, tags="", source=KudosSource.COMMAND, status=KudosStatus(status),
+        channel_id=channel, message_ts=None, visibility=visibility, given_at=given_at,
+        local_day=given_at.date().isoformat(),
+    )  # fmt: skip
+
+
+def lesson_row(
+    workspace_id: int, community_id: int | None, title: str, author: str, created_at: datetime,
+    *, status: str = "captured", visibility: Visibility = Visibility.PUBLIC,
+    reviewed_at: datetime | None = None, channel: str = "C0PUBLIC",
+) -> Any:  # fmt: skip
+    from storage.models import Lesson, LessonStatus
+
+    return Lesson(
+        workspace_id=workspace_id, community_id=community_id, title=title, next_time="Do it.",
+        author_id=author, source_channel_id=channel, visibility=visibility,
+        status=LessonStatus(status), reviewed_at=reviewed_at, created_at=created_at,
+        updated_at=created_at,
+    )  # fmt: skip
+
+
+async def digest_runs(db: Database, job: str) -> list[tuple[str, str, datetime]]:
+    """The claimed runs of one job: (period, subject, ran_at), in order."""
+    from sqlalchemy import select
+
+    from storage.models import ScheduledRun
+
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(ScheduledRun.period, ScheduledRun.subject, ScheduledRun.ran_at)
+            .where(ScheduledRun.job == job)
+            .order_by(ScheduledRun.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]

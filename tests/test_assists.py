@@ -259,8 +259,7 @@ async def test_volunteer_accept_group_dm_done_lesson_ledger_and_kudos(bot: Bot) 
     assert [(k.giver_id, k.receiver_id) for k in given] == [(alice, bob)]
     # The kudos rules apply as to any kudos: bob hears it by DM, with the reason.
     assert any(
-        f"<@{alice}> gave you kudos for _Helped on the peer assist" in m.text
-        for m in dms(bot, bob)
+        f"<@{alice}> gave you kudos for _Helped on the peer assist" in m.text for m in dms(bot, bob)
     )
 
     # The request is closed: clicks on it say so and change nothing.

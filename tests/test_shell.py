@@ -266,7 +266,8 @@ async def test_the_tour_script_produces_the_expected_transcript(tmp_path: Path) 
     assert "Modal: Doughnut help" in home_help
     # the clock
     assert "It is Thu 2026-12-03 09:00 UTC (Thu 04:00 for @ben in America/New_York)." in transcript
-    assert "The scheduler ran what was due: Housekeeping, Member cache." in transcript
+    # `:time` ticks through every hour on the way: the day's follow-ups run too.
+    assert "The scheduler ran what was due: Housekeeping, Member cache" in transcript
     assert "bot error" not in transcript
 
     again = await run_script([":as @ben", ":home"], db_url=url, clock=ManualClock(START))
@@ -401,8 +402,10 @@ def test_doughnut_shell_runs_a_script_as_a_subprocess(tmp_path: Path) -> None:
     assert "ben@#cop-sales> :home" in out
     assert "Sales Engineering in #cop-sales · you are coordinator" in out
     assert "Modal: Doughnut help" in out
-    # Housekeeping, and the jobs the capabilities registered (member cache, peer-assist follow-ups).
-    assert "The scheduler ran what was due: Housekeeping, Member cache" in out
+    # Housekeeping, and the jobs the capabilities registered (member cache, peer-assist follow-ups);
+    # the wall clock's day decides what else falls due in those two days (a Friday's digest).
+    ran = out.split("The scheduler ran what was due: ", 1)[1].split(".\n", 1)[0]
+    assert "Housekeeping" in ran and "Member cache" in ran
     assert "Peer assists without a helper" in out
     assert "\x1b[" not in out  # plain text when not on a terminal
 
@@ -486,3 +489,19 @@ async def test_the_shell_help_says_what_a_mention_and_a_dm_get(tmp_path: Path) -
 
     assert "answers a question in a mention" in transcript
     assert "a DM (`:dm @doughnut`) with a short help" in transcript
+
+
+async def test_moving_the_clock_a_week_shows_the_weeks_digest(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shell.db"
+
+    transcript = await run_script(script("digest.txt"), db_url=url, clock=ManualClock(START))
+
+    preview, week = transcript.split("chloe@#cop-sre> :time +7d", 1)
+    assert "Preview: only you see this." in preview
+    assert "1 kudos from 1 person to 1 person in 1 channel." in preview
+    assert "The scheduler ran what was due:" in week and "Weekly recognition digest" in week
+    digest = week.split("This week in Site Reliability", 1)[1]
+    assert "@chloe → @dev: for finding the root cause of Tuesday's outage in ten minutes" in digest
+    assert "Recognised for the first time: @dev" in digest
+    assert "A quiet week in Sales Engineering" in week  # no kudos there
+    assert "bot error" not in transcript

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.registry import Capability, HelpEntry, Registry
+from handlers.digests import ids as digest_ids
 from handlers.settings import ids, listeners
 
 
@@ -14,10 +15,13 @@ def register(app: Any, registry: Registry) -> None:
         HelpEntry(
             "`/doughnut settings`",
             "the workspace's idea reaction, kudos emoji, daily kudos and whether kudos need a "
-            "reason (admins and owners)",
+            "reason (admins and owners); in a community's channel, its digests and timezone "
+            "(its coordinators)",
         )
     )
     app.view_submission(ids.SETTINGS_VIEW)(listeners.submit_settings)
+    app.action(digest_ids.CHOOSE_COMMUNITY_ACTION)(listeners.chosen)
+    app.action(digest_ids.CHOOSE_WORKSPACE_ACTION)(listeners.chosen)
 
 
 CAPABILITY = Capability(

@@ -51,6 +51,7 @@ class PeerAssist(Base):
             "ix_peer_assists_workspace_id_status_created_at", "workspace_id", "status", "created_at"
         ),
         Index("ix_peer_assists_community_id_created_at", "community_id", "created_at"),
+        Index("ix_peer_assists_community_id_closed_at", "community_id", "closed_at"),
         Index("ix_peer_assists_workspace_id_requester_id", "workspace_id", "requester_id"),
     )
 

@@ -63,10 +63,13 @@ class Lesson(Base):
         Index("ix_lessons_workspace_id_use_count", "workspace_id", "use_count"),
         Index("ix_lessons_workspace_id_author_id", "workspace_id", "author_id"),
         Index("ix_lessons_workspace_id_source_channel_id", "workspace_id", "source_channel_id"),
-        # Lessons written in a period, per workspace or community (the ledger; 0010_ledger).
+        # Lessons written in a period, per workspace or community (the ledger, health, digests).
         Index("ix_lessons_workspace_id_created_at", "workspace_id", "created_at"),
-        # Community health: lessons captured in a period (migration 0010_health).
         Index("ix_lessons_community_id_created_at", "community_id", "created_at"),
+        # Validated long ago (the coordinator digest's stale lessons).
+        Index(
+            "ix_lessons_community_id_status_reviewed_at", "community_id", "status", "reviewed_at"
+        ),
     )
 
     id: Mapped[int_pk]
@@ -152,7 +155,7 @@ class LessonUse(Base):
     __tablename__ = "lesson_uses"
     __table_args__ = (
         UniqueConstraint("lesson_id", "user_id"),
-        # Period queries (the contribution ledger: reuse of one's lessons by others; digests).
+        # Period queries (the ledger: reuse of one's lessons by others; digests).
         Index("ix_lesson_uses_workspace_id_used_at", "workspace_id", "used_at"),
     )
 

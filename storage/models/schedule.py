@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, int_pk, timestamp
@@ -17,7 +17,7 @@ class ScheduledRun(Base):
 
     __tablename__ = "scheduled_runs"
     # Job and period first: each tick looks the claims up by them.
-    __table_args__ = (UniqueConstraint("job", "period", "workspace_id", "community_id"),)
+    __table_args__ = (UniqueConstraint("job", "period", "workspace_id", "community_id", "subject"),)
 
     id: Mapped[int_pk]
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -26,5 +26,7 @@ class ScheduledRun(Base):
     job: Mapped[str] = mapped_column(String(64))
     # The local date, ISO week or month of the community's timezone: one run each.
     period: Mapped[str] = mapped_column(String(16))
+    # Whom a run is for when it is not a community (a reviewer's nudge: their user id); "" else.
+    subject: Mapped[str] = mapped_column(String(32), server_default=text("''"), default="")
     due_at: Mapped[timestamp]
     ran_at: Mapped[timestamp] = mapped_column(index=True)
