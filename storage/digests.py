@@ -21,7 +21,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -29,13 +28,11 @@ from sqlalchemy.orm import aliased
 from storage.communities import not_paused
 from storage.lessons import Viewer, visible_to
 from storage.models import (
-    AssistHelper,
     AssistStatus,
     Community,
     DecisionKind,
     Gap,
     GapStatus,
-    HelperState,
     Kudos,
     KudosStatus,
     Lesson,
@@ -307,75 +304,6 @@ async def top_tags(
         .limit(limit)
     )
     return [(tag, int(n)) for tag, n in rows]
-
-
-def _contributors(scope: Scope) -> list[Select]:  # type: ignore[type-arg]
-    """Who did something for the community in the period: wrote a lesson, reused one, helped."""
-    authors = select(Lesson.author_id.label("user_id")).where(
-        Lesson.community_id == scope.community_id,
-        Lesson.created_at >= scope.start,
-        Lesson.created_at < scope.end,
-        Lesson.workspace_id == scope.workspace_id,
-    )
-    users = (
-        select(LessonUse.user_id.label("user_id"))
-        .join(Lesson, Lesson.id == LessonUse.lesson_id)
-        .where(
-            LessonUse.workspace_id == scope.workspace_id,
-            LessonUse.used_at >= scope.start,
-            LessonUse.used_at < scope.end,
-            Lesson.community_id == scope.community_id,
-        )
-    )
-    helpers = (
-        select(AssistHelper.user_id.label("user_id"))
-        .join(PeerAssist, PeerAssist.id == AssistHelper.assist_id)
-        .where(
-            PeerAssist.community_id == scope.community_id,
-            PeerAssist.closed_at >= scope.start,
-            PeerAssist.closed_at < scope.end,
-            PeerAssist.status == AssistStatus.DONE,
-            AssistHelper.state == HelperState.ACCEPTED,
-        )
-    )
-    return [authors, users, helpers]
-
-
-@dataclass(frozen=True)
-class People:
-    """Who did what in a period, for the health figures: read once, counted in Python."""
-
-    contributors: frozenset[str]  # wrote a lesson, reused one, helped in a peer assist
-    givers: frozenset[str]
-    receivers: frozenset[str]
-    kudos: int
-    channels: int
-
-    @property
-    def active(self) -> int:
-        return len(self.contributors | self.givers | self.receivers)
-
-
-async def people(session: AsyncSession, scope: Scope) -> People:
-    """The period's contributors and its kudos' people, all visibilities (figures, not quotes).
-
-    The kudos are read in one pass (a month's rows, by community and time) instead of one
-    DISTINCT per figure: each statement stays well inside the database's statement bound."""
-    contributors = await session.scalars(union(*_contributors(scope)))
-    rows = (
-        await session.execute(
-            select(Kudos.giver_id, Kudos.receiver_id, Kudos.channel_id).where(
-                *_kudos_in(scope, public=False)
-            )
-        )
-    ).all()
-    return People(
-        contributors=frozenset(contributors),
-        givers=frozenset(r[0] for r in rows),
-        receivers=frozenset(r[1] for r in rows),
-        kudos=len(rows),
-        channels=len({r[2] for r in rows}),
-    )
 
 
 async def stale_lessons(

@@ -570,6 +570,8 @@ async def test_sponsors_coordinators_and_the_channel_get_their_monthly_digests(b
     [sponsor] = await dms(bot, "carol")
     assert "Fund the pager rota" in texts(sponsor) and ESCAPED in texts(sponsor)
     assert "Private gap" not in texts(sponsor)  # a DM does not quote a private channel
+    # Health as /doughnut stats shows it: the month against the month before.
+    assert "1 captured ↑ (0)" in texts(sponsor)
     [coordinator] = await dms(bot, "alice")
     seen = texts(coordinator)
     assert "Old practice" in seen and f"<@{bob}>" in seen  # stale, and bob not thanked

@@ -16,12 +16,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.communities import view_of as community_view
+from bot.core.contributions import Period as ContributionPeriod
+from bot.core.contributions import ledger
+from bot.core.health import CommunityHealth, community_health
+from bot.core.health import Period as HealthPeriod
 from bot.unit_of_work import UnitOfWork
 from scheduler.registry import Schedule
 from storage import digests as queries
 from storage import gaps as gaps_store
 from storage.communities import community_in_channel
-from storage.digests import Breadth, KudosRow, LessonRow, People, Scope
+from storage.digests import Breadth, KudosRow, LessonRow, Scope
 from storage.models import Community, RoleName
 
 # The jobs (their names key the runs, the switches and the schedules in community.settings).
@@ -109,18 +114,6 @@ class WeeklyDigest:
 
 
 @dataclass(frozen=True)
-class Health:
-    """A community's figures over a period (all its content: these go to its leads by DM)."""
-
-    active_members: int
-    captured: int
-    validated: int
-    reused: int
-    assists: int
-    breadth: Breadth
-
-
-@dataclass(frozen=True)
 class Gaps:
     rows: tuple[tuple[int, str, int, str | None], ...]  # id, question, +1s, permalink
     total: int
@@ -142,14 +135,14 @@ class SponsorDigest:
     proposals: tuple[tuple[int, str, str], ...]  # id, proposal, by
     proposals_total: int
     gaps: Gaps
-    health: Health
+    health: CommunityHealth
 
 
 @dataclass(frozen=True)
 class CoordinatorDigest:
     community: str
     month: str
-    health: Health
+    health: CommunityHealth
     unrecognised: tuple[str, ...]
     unrecognised_total: int
     stale: Counted
@@ -181,18 +174,13 @@ async def weekly_digest(session: AsyncSession, scope: Scope, community: str) -> 
     )
 
 
-async def health(session: AsyncSession, scope: Scope, people: People | None = None) -> Health:
-    """The community's health figures over the period (for its sponsors and coordinators)."""
-    if people is None:
-        people = await queries.people(session, scope)
-    return Health(
-        active_members=people.active,
-        captured=(await queries.lessons_captured(session, scope, public=False, limit=0))[1],
-        validated=(await queries.lessons_validated(session, scope, public=False, limit=0))[1],
-        reused=(await queries.most_reused(session, scope, public=False, limit=0))[1],
-        assists=(await queries.assists_completed(session, scope, public=False, limit=0))[1],
-        breadth=Breadth(people.kudos, len(people.givers), len(people.receivers), people.channels),
-    )
+async def _health(session: AsyncSession, scope: Scope) -> CommunityHealth:
+    """The community's health over the period against the one before, as `/doughnut stats`
+    shows it (one definition of each figure, in bot/core/health.py)."""
+    community = await session.get(Community, scope.community_id)
+    assert community is not None and community.workspace_id == scope.workspace_id
+    period = HealthPeriod(scope.start, scope.end)
+    return await community_health(session, scope.workspace_id, community_view(community), period)
 
 
 def month_label(start: datetime, end: datetime, zone: tzinfo) -> str:
@@ -234,7 +222,7 @@ async def sponsor_digest(
         proposals=tuple(proposals),
         proposals_total=proposals_total,
         gaps=Gaps(tuple(gaps), gaps_total),
-        health=await health(session, scope),
+        health=await _health(session, scope),
     )
 
 
@@ -242,15 +230,19 @@ async def coordinator_digest(
     session: AsyncSession, scope: Scope, community: str, zone: tzinfo
 ) -> CoordinatorDigest:
     """For the community's coordinators (by DM): health, who to thank, what to confirm again."""
-    people = await queries.people(session, scope)
-    unthanked = sorted(people.contributors - people.receivers)
+    # Who contributed in the month and was not thanked: the ledger's fairness signal.
+    period = ContributionPeriod(
+        scope.start, scope.end, label=month_label(scope.start, scope.end, zone)
+    )
+    rows = await ledger(session, scope.workspace_id, period, community_id=scope.community_id)
+    unthanked = [row.user_id for row in rows if row.unrecognised]
     stale = await queries.stale_lessons(
         session, scope.workspace_id, scope.community_id, scope.end - STALE_AFTER
     )
     return CoordinatorDigest(
         community=community,
         month=month_label(scope.start, scope.end, zone),
-        health=await health(session, scope, people),
+        health=await _health(session, scope),
         unrecognised=tuple(unthanked[:UNRECOGNISED_SHOWN]),
         unrecognised_total=len(unthanked),
         stale=Counted.of(stale),

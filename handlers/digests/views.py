@@ -33,14 +33,15 @@ from bot.core.digests import (
     CoordinatorDigest,
     Counted,
     Gaps,
-    Health,
     ReviewNudge,
     SponsorDigest,
     WeeklyDigest,
     WhereNext,
 )
+from bot.core.health import CommunityHealth
 from bot.text import escape
 from handlers.digests import ids
+from handlers.health.views import figure_lines
 from handlers.lessons.ids import HOME_CAPTURE_ACTION
 
 MAX_BLOCKS = 50
@@ -270,14 +271,9 @@ def where_next(w: WhereNext) -> dict[str, Any]:
 # ---- Monthly, by DM: sponsors and coordinators ---------------------------------------------
 
 
-def health_lines(h: Health) -> str:
-    return (
-        f"*Active members:* {h.active_members} · *lessons captured:* {h.captured} · "
-        f"*validated:* {h.validated} · *reuses:* {h.reused} · *peer assists done:* {h.assists}\n"
-        f"*Recognition:* {_plural(h.breadth.kudos, 'kudos', 'kudos')} to "
-        f"{_plural(h.breadth.receivers, 'person', 'people')} in "
-        f"{_plural(h.breadth.channels, 'channel')}"
-    )
+def health_lines(health: CommunityHealth) -> str:
+    """The figures as `/doughnut stats` shows them, with the month before for the trend."""
+    return "\n".join(figure_lines(health))
 
 
 def sponsor_digest(s: SponsorDigest) -> dict[str, Any]:
