@@ -15,7 +15,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import Block, FormValues, field_errors
 from bot.core import lessons
 from bot.core.lessons import LessonView, Verdict, Viewer
-from bot.installations import with_token
 from bot.registry import HomeViewer
 from bot.unit_of_work import UnitOfWork
 from handlers.book import ids, views
@@ -152,25 +151,9 @@ class Decisions:
     def _refresh(
         self, uow: UnitOfWork, client: AsyncWebClient, user_id: str, on_home: bool
     ) -> None:
-        """After the commit and the ack: read the person's channels, then publish their tab.
-
-        Built from committed reads in a unit of work of its own; no Slack call holds up the ack.
-        """
-        if not on_home:
-            return
-        deps, installation, token = uow.deps, uow.installation, client.token
-
-        async def refresh() -> None:
-            later = UnitOfWork(deps, installation)
-            viewer = await self._home.viewer(with_token(deps.outbox_client, token), user_id)
-            try:
-                await self._home.publish(later, viewer)
-            except BaseException:
-                await later.finish(ok=False)
-                raise
-            await later.finish(ok=True)
-
-        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
+        """A decision made from the Home tab refreshes it once committed."""
+        if on_home:
+            self._home.refresh_after_commit(uow, client.token, user_id)
 
     async def submit_review(
         self,

@@ -396,22 +396,6 @@ class Responses:
     def __init__(self, home: HomeTab) -> None:
         self._home = home
 
-    def _refresh(self, uow: UnitOfWork, token: str | None, user_id: str) -> None:
-        """After the commit and the ack: read the person's channels, then publish their tab."""
-        deps, installation, home = uow.deps, uow.installation, self._home
-
-        async def refresh() -> None:
-            later = UnitOfWork(deps, installation)
-            viewer = await home.viewer(with_token(deps.outbox_client, token), user_id)
-            ok = False
-            try:
-                await home.publish(later, viewer)
-                ok = True
-            finally:
-                await later.finish(ok=ok)
-
-        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
-
     async def submit_respond(
         self,
         ack: AsyncAck,
@@ -455,7 +439,7 @@ class Responses:
         if proposal.proposed_by != proposal.decided_by:
             await _dm(uow, proposal.proposed_by, answer)
         if views.opened_from_home(view):
-            self._refresh(uow, client.token, body["user"]["id"])
+            self._home.refresh_after_commit(uow, client.token, body["user"]["id"])
         await ack(response_action="update", view=views.answered_notice(proposal))
 
 

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Block
+from bot.installations import with_token
 from bot.registry import HomeViewer, Registry
 from bot.unit_of_work import UnitOfWork
 from handlers.home.views import HOME_MAX_BLOCKS, home_top
@@ -88,6 +89,24 @@ class HomeTab:
             {"user_id": viewer.user_id, "view": view},
             coalesce_key=f"home:{viewer.user_id}",
         )
+
+    def refresh_after_commit(self, uow: UnitOfWork, token: str | None, user_id: str) -> None:
+        """Once `uow` has committed and the ack is sent: read the person's channels, then
+        publish their tab from committed reads, in a unit of work of its own (so a decision
+        made from the Home tab leaves it at once; no Slack call holds up the ack)."""
+        deps, installation = uow.deps, uow.installation
+
+        async def refresh() -> None:
+            later = UnitOfWork(deps, installation)
+            viewer = await self.viewer(with_token(deps.outbox_client, token), user_id)
+            ok = False
+            try:
+                await self.publish(later, viewer)
+                ok = True
+            finally:
+                await later.finish(ok=ok)
+
+        uow.after_commit(lambda: deps.after_ack.hand_off(refresh(), what="home tab refresh"))
 
     async def opened(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
