@@ -16,6 +16,7 @@ from bot.core.communities import view_of
 from bot.core.health import Figures, Period
 from bot.emulator import Message
 from handlers.health import chart
+from handlers.health import listeners as health_listeners
 from storage import communities as community_queries
 from storage.models import (
     AssistFormat,
@@ -262,6 +263,23 @@ async def test_stats_figures_equal_the_hand_computed_ones_with_trend_arrows(bot:
     assert found.previous == EXPECTED_BEFORE
     assert found.current.outside_share == pytest.approx(2 / 3)
     assert not found.quiet and found.missing_roles == ()
+
+
+async def test_figures_that_take_longer_than_the_budget_follow_the_ack(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A community so busy its figures miss the budget: answered after the ack, not late.
+    monkeypatch.setattr(health_listeners, "STATS_BUDGET", 0)
+    await seeded(bot)
+    alice, general = bot.user("alice"), bot.channel("general")
+
+    reply = await bot.driver.command(alice, general, "/doughnut", "stats")
+
+    assert reply.status == 200 and reply.json["text"].startswith(":hourglass_flowing_sand:")
+    await bot.settle()
+    assert [c.ok for c in bot.emu.calls_to("response_url")] == [True]
+    answer = bot.state.ephemerals_for(alice, general)[-1]
+    assert answer.text.split("\n")[1:] == EXPECTED_LINES
 
 
 async def test_another_workspaces_rows_never_count(bot: Bot) -> None:

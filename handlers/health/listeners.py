@@ -1,8 +1,9 @@
 """`/doughnut stats [all|community] [Nd]`: a community's health, or every community's.
 
 One community's figures are read before the ack (one indexed query per figure set) and
-answered ephemerally; every community's (`all`, the support team) after it, through the
-outbox to the command's response_url, since they may take longer than an ack may wait. The
+answered ephemerally, when they come within STATS_BUDGET; past it (a very busy community),
+and for every community's (`all`, the support team) always, they are answered after the ack,
+through the outbox to the command's response_url. The
 chart is drawn after the ack (matplotlib, in a worker thread) and sent to the person's DM
 through the outbox (`files.upload_v2`): files cannot be ephemeral, and a chart in the channel
 would reach everyone.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -28,6 +30,8 @@ from handlers.health import chart, views
 from storage.deliveries import RESPONSE_URL
 
 log = logging.getLogger(__name__)
+# How long one community's figures may take before the ack; past it they follow the ack.
+STATS_BUDGET = 1.5
 
 
 async def stats_command(
@@ -54,9 +58,20 @@ async def stats_command(
         deps.after_ack.hand_off(work, what="every community's health")
         await ack(**ephemeral(views.ALL_COMING))
         return
-    found = await health.stats(uow, user_id, channel_id, request)
-    single = found.verdict is StatsVerdict.SHOWN and not request.everything
-    charts = single and chart.available()
+    # Read in a unit of work of its own, so a slow read can go on after the ack.
+    reading = _own(uow)
+    figures = asyncio.ensure_future(health.stats(reading, user_id, channel_id, request))
+    done, _ = await asyncio.wait({figures}, timeout=STATS_BUDGET)
+    if not done:
+        later = answer_later(reading, figures, user_id, channel_id, body.get("response_url"))
+        deps.after_ack.hand_off(later, what="community health")
+        await ack(**ephemeral(views.STATS_COMING))
+        return
+    try:
+        found = figures.result()
+    finally:
+        await reading.finish(ok=not figures.exception())
+    charts = found.verdict is StatsVerdict.SHOWN and chart.available()
     if charts and found.community is not None:
         work = send_chart(_own(uow), found.community.id, user_id)
         deps.after_ack.hand_off(work, what="health chart")
@@ -78,9 +93,21 @@ async def send_everything(
     response_url: str | None,
 ) -> None:
     """After the ack: every community's health, to the person only (through the outbox)."""
+    figures = health.stats(uow, user_id, channel_id, request)
+    await answer_later(uow, figures, user_id, channel_id, response_url)
+
+
+async def answer_later(
+    uow: UnitOfWork,
+    figures: Awaitable[health.Stats],
+    user_id: str,
+    channel_id: str,
+    response_url: str | None,
+) -> None:
+    """After the ack: the figures, once read, to the person only (through the outbox)."""
     ok = False
     try:
-        found = await health.stats(uow, user_id, channel_id, request)
+        found = await figures
         answer = {**views.stats_answer(found, chart=False), "replace_original": False}
         if response_url:
             await uow.deliver(RESPONSE_URL, {"url": response_url, "body": answer})
@@ -90,7 +117,7 @@ async def send_everything(
             await uow.deliver("chat.postEphemeral", payload, channel=channel_id)
         ok = True
     except Exception:
-        log.exception("every community's health was not sent (user=%s)", user_id)
+        log.exception("community health was not sent (user=%s)", user_id)
     finally:
         await uow.finish(ok=ok)
 

@@ -28,6 +28,9 @@ SUPPORT_ONLY = (
     "every community's health. Ask one of them, or use `/doughnut stats` in your community."
 )
 ALL_COMING = ":hourglass_flowing_sand: Gathering every community's health: it appears here shortly."
+STATS_COMING = (
+    ":hourglass_flowing_sand: Counting this community's figures: they appear here shortly."
+)
 CHART_COMING = "A chart of the last 12 months is on its way to your DM with me."
 NO_CHARTS = (
     'No chart: charts are not installed on this Doughnut (`pip install "doughnut[charts]"`).'
