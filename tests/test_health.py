@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.core import health
-from bot.core.communities import view_of
+from bot.core.communities import CommunityView, view_of
 from bot.core.health import Figures, Period
 from bot.emulator import Message
 from handlers.health import chart
 from handlers.health import listeners as health_listeners
+from handlers.health import views as health_views
 from storage import communities as community_queries
 from storage.models import (
     AssistFormat,
@@ -476,3 +477,14 @@ async def test_home_shows_health_to_coordinators_and_sponsors_only(bot: Bot) -> 
         assert "How your communities are doing" in home
         assert f"*SRE* (<#{general}>)" in home and "7 active ↑ (5)" in home
     assert "How your communities are doing" not in str(bot.state.home_views[carol]["blocks"])
+
+
+def test_one_is_said_in_the_singular() -> None:
+    community = CommunityView(1, "SRE", "C0SRE", "", "UTC", False)
+    one = Figures(active_members=1, people_recognised=1)
+    health_of_one = health.CommunityHealth(community, Period.last(30, START), one, Figures())
+
+    lines = health_views.figure_lines(health_of_one)
+
+    assert lines[0] == "1 active member ↑ (0)"
+    assert lines[-1].startswith("Recognition: 1 person recognised ↑ (0)")

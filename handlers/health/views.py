@@ -68,7 +68,10 @@ def _seconds(span: timedelta | None) -> float | None:
     return None if span is None else span.total_seconds()
 
 
-def _count(label: str, now: int, before: int) -> str:
+def _count(label: str, now: int, before: int, one: str | None = None) -> str:
+    """`7 active members ↑ (5)`; `one` is the label for exactly one (`1 active member`)."""
+    if now == 1 and one is not None:
+        label = one
     return f"{now} {label} {arrow(now, before)} ({before})"
 
 
@@ -88,7 +91,7 @@ def figure_lines(health: CommunityHealth) -> list[str]:
     """The compact text: each figure, its trend arrow, and the previous period's value."""
     now, was = health.current, health.previous
     return [
-        _count("active members", now.active_members, was.active_members),
+        _count("active members", now.active_members, was.active_members, "active member"),
         "Lessons: "
         + " · ".join(
             (
@@ -129,7 +132,12 @@ def figure_lines(health: CommunityHealth) -> list[str]:
         "Recognition: "
         + " · ".join(
             (
-                _count("people recognised", now.people_recognised, was.people_recognised),
+                _count(
+                    "people recognised",
+                    now.people_recognised,
+                    was.people_recognised,
+                    "person recognised",
+                ),
                 f"{share(now)} recognised outside their own channel "
                 f"{arrow(now.outside_share, was.outside_share)} ({share(was)})",
             )
