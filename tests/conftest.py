@@ -133,6 +133,12 @@ async def db(migrated_url: str, tmp_path: Path) -> AsyncIterator[Database]:
         # the app's 1.2 s statement bound (a loaded machine can take longer).
         conn = await asyncpg.connect(migrated_url)
         try:
+            # A connection an earlier test left open (this worker's own database) may still
+            # hold locks the TRUNCATE would wait on forever: end it first.
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE", timeout=60)
         finally:
             await conn.close()
